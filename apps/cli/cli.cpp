@@ -1,0 +1,38 @@
+#include "cli.hpp"
+
+#include <iostream>
+
+#include "faceid/error.hpp"
+
+namespace faceid::cli {
+
+OutputFormat GlobalOptions::output_format() const {
+  return format == "table" ? OutputFormat::kTable : OutputFormat::kJson;
+}
+
+EngineConfig GlobalOptions::engine_config() const {
+  EngineConfig config;
+  config.gallery = gallery;
+  config.model_dir = model_dir;
+  config.extra_model_dirs = extra_model_dirs;
+  config.manifest_path = manifest;
+  config.detector = detector;
+  config.embedder = embedder;
+  config.detector_file = detector_file;
+  config.embedder_file = embedder_file;
+  const auto parsed_metric = parse_metric(metric);
+  if (!parsed_metric)
+    throw Error(ErrorCode::kBadRequest, "unknown metric '" + metric + "' (cosine, euclidean, euclidean_l2)");
+  config.matching.metric = *parsed_metric;
+  const auto parsed_policy = parse_match_policy(policy);
+  if (!parsed_policy) throw Error(ErrorCode::kBadRequest, "unknown policy '" + policy + "' (max, mean, topk)");
+  config.matching.policy = *parsed_policy;
+  config.threshold = threshold;
+  config.align = !no_align;
+  config.embedding.flip_augment = flip;
+  return config;
+}
+
+void print_json_line(const nlohmann::json& value) { std::cout << value.dump() << "\n" << std::flush; }
+
+}  // namespace faceid::cli

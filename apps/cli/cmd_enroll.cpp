@@ -1,0 +1,84 @@
+// faceid enroll --name NAME PATH...   |   faceid enroll --from-dir DB/
+#include <filesystem>
+#include <iostream>
+
+#include "cli.hpp"
+#include "faceid/error.hpp"
+#include "output.hpp"
+
+namespace fs = std::filesystem;
+
+namespace faceid::cli {
+namespace {
+
+struct EnrollOptions {
+  std::string name;
+  std::vector<std::string> paths;
+  std::string from_dir;
+  bool strict = false;
+};
+
+// Enrolls one person; returns how many images were skipped as unusable.
+int enroll_person(Engine& engine, const std::string& person, const std::vector<std::string>& paths,
+                  const EnrollOptions& options, const GlobalOptions& globals,
+                  std::vector<std::vector<std::string>>& table) {
+  std::vector<EnrollImage> images;
+  for (const auto& path : paths)
+    for (const auto& file : expand_image_paths(path))
+      images.push_back({file, read_file_bytes(file, engine.config().limits.max_file_bytes)});
+  if (images.empty()) throw Error(ErrorCode::kBadRequest, "no images to enroll for " + person);
+  int skipped = 0, enrolled = 0;
+  for (const auto& outcome : engine.enroll(person, images, options.strict)) {
+    if (outcome.status == EnrollStatus::kNoFace || outcome.status == EnrollStatus::kBadImage) ++skipped;
+    if (outcome.status == EnrollStatus::kEnrolled) ++enrolled;
+    if (globals.output_format() == OutputFormat::kJson) {
+      auto j = to_json(outcome);
+      j["person"] = person;
+      print_json_line(j);
+    } else {
+      table.push_back({person, outcome.source, enroll_status_name(outcome.status),
+                       std::to_string(outcome.faces_found), outcome.message});
+    }
+  }
+  std::cerr << person << ": " << enrolled << " enrolled, " << skipped << " skipped, "
+            << images.size() - enrolled - skipped << " already enrolled\n";
+  return skipped;
+}
+
+}  // namespace
+
+void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
+  auto options = std::make_shared<EnrollOptions>();
+  auto* cmd = app.add_subcommand("enroll", "Enroll a person from images or folders, or a folder of people");
+  cmd->add_option("--name", options->name, "Person (user ID) to enroll the images under");
+  cmd->add_option("paths", options->paths, "Image files or folders of images");
+  cmd->add_option("--from-dir", options->from_dir,
+                  "Folder with one sub-folder per person (DB/Username/Username1.jpg ...)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_flag("--strict", options->strict, "Fail (and enroll nothing) if any image has no usable face");
+  cmd->callback([options, &globals, &state] {
+    if (options->from_dir.empty() == options->name.empty())
+      throw Error(ErrorCode::kBadRequest, "give either --name NAME PATH... or --from-dir DB/");
+    if (!options->name.empty() && options->paths.empty())
+      throw Error(ErrorCode::kBadRequest, "--name needs at least one image or folder");
+    auto engine = Engine::open(globals.engine_config());
+    std::vector<std::vector<std::string>> table;
+    int skipped = 0;
+    if (!options->name.empty()) {
+      skipped = enroll_person(*engine, options->name, options->paths, *options, globals, table);
+    } else {
+      std::vector<fs::path> people;
+      for (const auto& entry : fs::directory_iterator(options->from_dir))
+        if (entry.is_directory()) people.push_back(entry.path());
+      std::sort(people.begin(), people.end());
+      if (people.empty()) throw Error(ErrorCode::kBadRequest, options->from_dir + " has no person sub-folders");
+      for (const auto& dir : people)
+        skipped += enroll_person(*engine, dir.filename().string(), {dir.string()}, *options, globals, table);
+    }
+    if (globals.output_format() == OutputFormat::kTable)
+      print_table({"PERSON", "SOURCE", "STATUS", "FACES", "NOTE"}, table);
+    state.exit_code = skipped > 0 ? 1 : 0;
+  });
+}
+
+}  // namespace faceid::cli

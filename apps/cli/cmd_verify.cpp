@@ -1,0 +1,31 @@
+// faceid verify A B: exit 0 = same person, 1 = different, 2 = error.
+#include "cli.hpp"
+#include "faceid/error.hpp"
+#include "output.hpp"
+
+namespace faceid::cli {
+
+void add_verify_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
+  auto images = std::make_shared<std::vector<std::string>>();
+  auto* cmd = app.add_subcommand("verify", "Are two faces the same person? (exit 0 = same, 1 = different)");
+  cmd->add_option("images", *images, "Two image files")->required()->expected(2);
+  cmd->callback([images, &globals, &state] {
+    auto engine = Engine::open(globals.engine_config());
+    const auto& limits = engine->config().limits;
+    const VerifyResult result =
+        engine->verify(load_image((*images)[0], limits), load_image((*images)[1], limits));
+    if (globals.output_format() == OutputFormat::kJson) {
+      auto j = to_json(result);
+      j["a"] = (*images)[0];
+      j["b"] = (*images)[1];
+      print_json_line(j);
+    } else {
+      print_table({"SAME", "SCORE", "THRESHOLD", "METRIC"},
+                  {{result.same_person ? "yes" : "no", format_score(result.score), format_score(result.threshold),
+                    metric_name(result.metric)}});
+    }
+    state.exit_code = result.same_person ? 0 : 1;
+  });
+}
+
+}  // namespace faceid::cli

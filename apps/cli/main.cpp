@@ -1,0 +1,66 @@
+// `faceid`: the command-line front-end. Every command is a thin layer over the library.
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "cli.hpp"
+#include "faceid/error.hpp"
+
+int main(int argc, char** argv) {
+  using namespace faceid::cli;
+  CLI::App app{"FaceID: enroll people, then identify and verify faces in images and video."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "faceid 0.1.0");
+  GlobalOptions globals;
+  RunState state;
+
+  app.add_option("--gallery", globals.gallery, "Gallery store: SQLite file path (env FACEID_GALLERY)")
+      ->capture_default_str();
+  app.add_option("--model-dir", globals.model_dir, "Folder of installed models (env FACEID_MODEL_DIR)")
+      ->capture_default_str();
+  app.add_option("--model-path", globals.extra_model_dirs, "Extra folders searched for model files");
+  app.add_option("--manifest", globals.manifest, "Model manifest file (default: builtin + <model-dir>/manifest.json)");
+  app.add_option("--detector", globals.detector, "Detector model name from the manifest")->capture_default_str();
+  app.add_option("--embedder", globals.embedder, "Embedder model name from the manifest")->capture_default_str();
+  app.add_option("--detector-file", globals.detector_file, "Use this detector file instead of the manifest's");
+  app.add_option("--embedder-file", globals.embedder_file, "Use this embedder file instead of the manifest's");
+  app.add_option("--metric", globals.metric, "cosine | euclidean | euclidean_l2")->capture_default_str();
+  app.add_option("--policy", globals.policy, "Person score over their faces: max | mean | topk")
+      ->capture_default_str();
+  app.add_option("--threshold", globals.threshold, "Decision threshold (default: the manifest's for the metric)");
+  app.add_flag("--no-align", globals.no_align, "Crop the detector box instead of 5-point alignment");
+  app.add_flag("--flip", globals.flip, "Test-time augmentation: also embed the mirror image");
+  app.add_option("--format", globals.format, "Output: json (one object per line) | table")
+      ->check(CLI::IsMember({"json", "table"}))
+      ->capture_default_str();
+  app.add_flag("-v,--verbose", globals.verbose, "Log progress on stderr");
+
+  app.parse_complete_callback([&globals] {
+    spdlog::set_level(globals.verbose ? spdlog::level::debug : spdlog::level::warn);
+  });
+
+  add_enroll_command(app, globals, state);
+  add_identify_command(app, globals, state);
+  add_verify_command(app, globals, state);
+  add_gallery_commands(app, globals, state);
+  add_models_commands(app, globals, state);
+  add_watch_command(app, globals, state);
+  add_capture_command(app, globals, state);
+  add_eval_command(app, globals, state);
+  add_serve_command(app, globals, state);
+  add_keys_command(app, globals, state);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  } catch (const faceid::Error& e) {
+    std::cerr << "faceid: " << faceid::error_code_name(e.code()) << ": " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "faceid: internal error: " << e.what() << "\n";
+    return 2;
+  }
+  return state.exit_code;
+}

@@ -1,0 +1,46 @@
+#pragma once
+// Face detection: boxes, confidences and five landmarks per face.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "faceid/models.hpp"
+#include "faceid/types.hpp"
+
+namespace faceid {
+
+struct DetectorOptions {
+  float score_threshold = 0.6f;
+  float nms_threshold = 0.4f;
+  int min_face_size = 20;  // pixels, shorter box side in the input image
+  int max_faces = 0;       // 0 = no limit; otherwise the largest faces are kept
+};
+
+class FaceDetector {
+ public:
+  virtual ~FaceDetector() = default;
+  // Faces sorted by decreasing box area. Thread-safe.
+  virtual std::vector<Detection> detect(const cv::Mat& bgr) const = 0;
+  virtual std::string name() const = 0;
+};
+
+// Builds a detector for `spec` (format ultraface, yunet, scrfd or retinaface) from
+// `model_file`. Detectors that give no landmarks of their own (ultraface) need the
+// landmark model named by spec.landmarks: pass its spec and file.
+std::unique_ptr<FaceDetector> create_detector(const ModelSpec& spec, const std::string& model_file,
+                                              const DetectorOptions& options,
+                                              const ModelSpec* landmark_spec = nullptr,
+                                              const std::string& landmark_file = {});
+
+// Reduces the 68-point iBUG layout to the five ArcFace points.
+Landmarks5 landmarks68_to_5(const std::vector<cv::Point2f>& points68);
+
+// Greedy non-maximum suppression over score-sorted boxes; returns kept indices.
+std::vector<int> non_max_suppression(const std::vector<cv::Rect2f>& boxes,
+                                     const std::vector<float>& scores, float iou_threshold);
+
+float intersection_over_union(const cv::Rect2f& a, const cv::Rect2f& b);
+
+}  // namespace faceid

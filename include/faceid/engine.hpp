@@ -1,0 +1,123 @@
+#pragma once
+// The engine: detection, alignment, embedding and gallery search behind one object.
+//
+//   auto engine = faceid::Engine::open(config);
+//   for (const auto& face : engine->identify(frame)) use(face.person.value_or("unknown"));
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "faceid/detector.hpp"
+#include "faceid/embedder.hpp"
+#include "faceid/image.hpp"
+#include "faceid/index.hpp"
+#include "faceid/metric.hpp"
+#include "faceid/models.hpp"
+#include "faceid/store.hpp"
+#include "faceid/types.hpp"
+
+namespace faceid {
+
+struct EngineConfig {
+  std::string gallery = default_gallery_path();  // store URI (see open_store)
+  std::string model_dir = default_model_dir();
+  std::vector<std::string> extra_model_dirs;     // searched after model_dir
+  std::string manifest_path;                     // "" = builtin overlaid by <model_dir>/manifest.json
+  std::string detector = "ultraface_rfb320";     // manifest names
+  std::string embedder = "fr_feature";
+  std::string detector_file;                     // user-supplied file instead of the manifest's
+  std::string embedder_file;
+  DetectorOptions detection;
+  EmbedderOptions embedding;
+  MatchOptions matching;
+  std::optional<float> threshold;  // overrides the manifest's threshold for the metric
+  bool align = true;               // false = plain box crop (for comparisons only)
+  bool keep_crops = true;          // store the aligned crop of each enrolled face
+  ImageLimits limits;
+  int candidates = 2;              // people reported per face (best + runner-up)
+};
+
+// One image to enroll: raw bytes (hashed for idempotence) and a label for messages.
+struct EnrollImage {
+  std::string source;
+  std::vector<std::uint8_t> bytes;
+};
+
+enum class EnrollStatus { kEnrolled, kDuplicate, kNoFace, kBadImage };
+const char* enroll_status_name(EnrollStatus status);
+
+struct EnrollOutcome {
+  std::string source;
+  EnrollStatus status = EnrollStatus::kEnrolled;
+  int faces_found = 0;                 // > 1: the largest face was taken
+  std::optional<std::int64_t> face_id;
+  std::optional<Detection> detection;
+  std::string message;                 // why it was skipped, or the owner of a duplicate
+};
+
+struct VerifyResult {
+  bool same_person = false;
+  float score = 0.f;
+  float threshold = 0.f;
+  Metric metric = Metric::kCosine;
+  Detection face_a, face_b;
+  int faces_in_a = 0, faces_in_b = 0;
+};
+
+struct ReindexReport {
+  std::string from_model, to_model;
+  int faces_reindexed = 0;
+  int faces_without_crop = 0;  // could not be recomputed (enrolled with keep_crops off)
+};
+
+class Engine {
+ public:
+  // Loads the models (once) and the gallery. Throws faceid::Error.
+  static std::unique_ptr<Engine> open(const EngineConfig& config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Every face in a BGR image with its best match or unknown. Thread-safe.
+  std::vector<FaceResult> identify(const cv::Mat& bgr) const;
+  // Matches given embeddings (from embed()) against the gallery.
+  FaceResult match(const Embedding& embedding, int candidates) const;
+  std::vector<Detection> detect(const cv::Mat& bgr) const;
+  // Embeddings of the given detections of one image, in one batch.
+  std::vector<Embedding> embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
+  // Compares the largest face of each image. Error(kNoFace) when one has none.
+  VerifyResult verify(const cv::Mat& a, const cv::Mat& b) const;
+  // The aligned crop the embedder sees for a detection.
+  cv::Mat aligned_crop(const cv::Mat& bgr, const Detection& face) const;
+
+  // Enrolls the largest face of each image under `person`, in one transaction.
+  // Bad images and images without a face are reported, not enrolled; with
+  // `strict`, any such image aborts the whole enrollment with an Error.
+  std::vector<EnrollOutcome> enroll(const std::string& person, const std::vector<EnrollImage>& images,
+                                    bool strict = false);
+  std::vector<PersonInfo> people() const;
+  void remove_person(const std::string& person);
+  void rename_person(const std::string& from, const std::string& to);
+
+  // Writes every person's embeddings (no photos) as JSON; import adds them back.
+  void export_embeddings(const std::string& path) const;
+  int import_embeddings(const std::string& path);
+  // Recomputes every embedding with this engine's embedder from the stored crops.
+  ReindexReport reindex();
+
+  float threshold() const;
+  Metric metric() const;
+  const std::string& embedder_model_id() const;
+  const EngineConfig& config() const;
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace faceid

@@ -1,0 +1,34 @@
+#pragma once
+// Typed errors: every failure a caller can act on carries a stable code.
+#include <stdexcept>
+#include <string>
+
+namespace faceid {
+
+enum class ErrorCode {
+  kBadImage,       // unreadable, truncated, empty or unsupported image data
+  kNoFace,         // an image that must contain a face has none
+  kNotFound,       // unknown person, face, file or model
+  kConflict,       // name already taken, duplicate enrollment
+  kCorruptStore,   // gallery file damaged, locked, or from a newer schema
+  kModelMismatch,  // embeddings from a different model than the engine's
+  kModelInvalid,   // model file missing, wrong hash, or not loadable
+  kBadRequest,     // invalid argument or malformed input file
+  kIo,             // file-system or network failure
+  kUnavailable,    // a backing service (database) cannot be reached
+};
+
+// Stable lower-case identifier, e.g. "no_face"; used by the CLI and the REST API.
+const char* error_code_name(ErrorCode code);
+
+class Error : public std::runtime_error {
+ public:
+  Error(ErrorCode code, const std::string& message)
+      : std::runtime_error(message), code_(code) {}
+  ErrorCode code() const { return code_; }
+
+ private:
+  ErrorCode code_;
+};
+
+}  // namespace faceid

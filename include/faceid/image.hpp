@@ -1,0 +1,33 @@
+#pragma once
+// Image decoding with the checks a camera or upload path needs.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace faceid {
+
+struct ImageLimits {
+  // Images above this pixel count are rejected before decoding, when the
+  // header tells the size, and otherwise downscaled right after it.
+  std::int64_t max_decoded_pixels = 100'000'000;
+  // Larger images are downscaled to this many pixels before detection.
+  std::int64_t max_working_pixels = 4'000'000;
+  std::size_t max_file_bytes = 64u << 20;
+};
+
+// Decodes JPEG/PNG/BMP/WebP bytes into a 3-channel BGR image, applying EXIF
+// orientation; grayscale and alpha images are converted. Throws Error(kBadImage).
+cv::Mat decode_image(const std::vector<std::uint8_t>& bytes, const ImageLimits& limits = {});
+
+// Reads a whole file. Throws Error(kNotFound) / Error(kIo) / Error(kBadImage).
+std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::size_t max_bytes);
+
+// read_file_bytes + decode_image, with the path in every error message.
+cv::Mat load_image(const std::string& path, const ImageLimits& limits = {});
+
+// Downscales so width*height <= max_pixels; returns the factor applied (<= 1).
+double limit_pixels(cv::Mat& image, std::int64_t max_pixels);
+
+}  // namespace faceid

@@ -1,0 +1,234 @@
+#pragma once
+// Serving many galleries from one process: named collections that share one
+// engine's models, per-collection API keys, and the REST front-end over both.
+//
+//   auto models = faceid::Engine::open(config);             // models load once
+//   faceid::CollectionSet collections(*models, {data_dir});
+//   faceid::ApiKeyStore keys(data_dir + "/keys.json");
+//   faceid::RestServer server(*models, collections, keys, options);
+//   server.bind(); server.run();                            // stop() from another thread
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "faceid/engine.hpp"
+#include "faceid/index.hpp"
+#include "faceid/store.hpp"
+#include "faceid/types.hpp"
+
+namespace faceid {
+
+// ------------------------------------------------------------------ collections
+
+struct RecognizeOptions {
+  int top_k = 1;                    // candidates reported per face
+  std::optional<float> threshold;   // overrides the engine's decision threshold
+  int max_faces = 0;                // 0 = every face; otherwise the largest ones
+};
+
+struct Recognition {
+  Detection detection;
+  std::optional<std::string> person;        // empty = unknown
+  std::vector<MatchCandidate> candidates;   // best first
+  float threshold = 0.f;
+};
+
+struct SubjectMatch {
+  std::string subject;
+  float score = 0.f;
+  float threshold = 0.f;
+  bool same_person = false;
+  Detection detection;  // the probe's largest face
+  int faces_in_image = 0;
+};
+
+// One gallery store with its in-memory index. Writes run as one store transaction
+// followed by the index update, under an exclusive lock, so searches never see a
+// half-added face. Thread-safe.
+class Collection {
+ public:
+  Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store);
+  ~Collection();
+  Collection(const Collection&) = delete;
+  Collection& operator=(const Collection&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  std::vector<PersonInfo> subjects() const;
+  bool has_subject(const std::string& name) const;
+  // Error(kNotFound) when the subject does not exist.
+  PersonInfo subject(const std::string& name) const;
+  void rename_subject(const std::string& from, const std::string& to);
+  void remove_subject(const std::string& name);
+
+  // Enrolls the largest face of each image under `subject` (created when new),
+  // in one transaction; images that fail are reported, not enrolled.
+  std::vector<EnrollOutcome> add_faces(const std::string& subject, const std::vector<EnrollImage>& images,
+                                       const ImageLimits& limits);
+  std::vector<FaceRecord> faces(const std::string& subject) const;  // without crops
+  // Removes the given faces of `subject`; returns the ids that were removed.
+  std::vector<std::int64_t> remove_faces(const std::string& subject, const std::vector<std::int64_t>& ids);
+  // The stored aligned crop (JPEG). Error(kNotFound) when absent or not kept.
+  std::vector<std::uint8_t> face_crop(const std::string& subject, std::int64_t face_id) const;
+
+  std::vector<Recognition> recognize(const cv::Mat& bgr, const RecognizeOptions& options) const;
+  Recognition recognize_embedding(const Embedding& embedding, const RecognizeOptions& options) const;
+  // Compares the largest face of `bgr` with the stored faces of `subject` only.
+  SubjectMatch verify_subject(const cv::Mat& bgr, const std::string& subject,
+                              std::optional<float> threshold) const;
+
+  std::size_t face_count() const;
+  std::size_t subject_count() const;
+  // Clears every subject (used before the collection is dropped).
+  void clear();
+
+ private:
+  Recognition match_locked(const Embedding& embedding, const RecognizeOptions& options) const;
+  void require_compatible_locked() const;
+
+  std::string name_;
+  const Engine& models_;
+  std::unique_ptr<GalleryStore> store_;
+  std::string gallery_model_;
+  PersonIndex index_;
+  // Lock order: index_mutex_ before store_mutex_. Searches take index_mutex_ shared;
+  // writers take both exclusively; store reads take store_mutex_ alone.
+  mutable std::shared_mutex index_mutex_;
+  mutable std::mutex store_mutex_;
+};
+
+struct CollectionSetOptions {
+  std::string data_dir;  // holds collections.json and, by default, one SQLite file per collection
+  // Store URI of a collection; "{name}" is replaced by the collection name.
+  // Default: <data_dir>/collections/{name}.db
+  std::string store_uri_template;
+};
+
+struct CollectionInfo {
+  std::string name;
+  std::string created_at;
+  std::size_t subjects = 0;
+  std::size_t faces = 0;
+};
+
+// The named collections of a data folder, opened lazily and kept open. Thread-safe.
+class CollectionSet {
+ public:
+  CollectionSet(const Engine& models, CollectionSetOptions options);
+  ~CollectionSet();
+
+  // Names: 1-64 characters of [A-Za-z0-9_-]. Error(kBadRequest) / Error(kConflict).
+  std::shared_ptr<Collection> create(const std::string& name);
+  std::shared_ptr<Collection> get(const std::string& name);  // Error(kNotFound)
+  void remove(const std::string& name);                      // Error(kNotFound)
+  CollectionInfo info(const std::string& name);             // Error(kNotFound)
+  std::vector<CollectionInfo> list();
+  bool contains(const std::string& name) const;
+  std::string store_uri(const std::string& name) const;
+
+ private:
+  void save_catalog_locked() const;
+  std::shared_ptr<Collection> open_locked(const std::string& name);
+
+  const Engine& models_;
+  CollectionSetOptions options_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::string> catalog_;  // name -> created_at
+  std::map<std::string, std::shared_ptr<Collection>> open_;
+};
+
+// $FACEID_DATA_DIR, else a "server" folder next to default_gallery_path().
+std::string default_server_data_dir();
+
+// Validates a collection or subject name for use in URLs and file names.
+void require_valid_name(const std::string& name, const char* what);
+
+// ------------------------------------------------------------------ API keys
+
+struct ApiKeyInfo {
+  std::string id;          // public part, shown in listings
+  std::string collection;  // "" = admin key (every collection and collection management)
+  std::string created_at;
+  bool admin() const { return collection.empty(); }
+};
+
+// API keys kept in a JSON file as salted SHA-256 hashes; the secret itself is
+// shown once, when created or rotated. Picks up changes other processes make to
+// the file (e.g. `faceid keys revoke` while the server runs). Thread-safe.
+class ApiKeyStore {
+ public:
+  explicit ApiKeyStore(std::string path);
+
+  struct Created {
+    ApiKeyInfo info;
+    std::string secret;  // "fid_<id>_<random>"
+  };
+  Created create(const std::string& collection);
+  Created rotate(const std::string& id);  // Error(kNotFound)
+  void revoke(const std::string& id);     // Error(kNotFound)
+  std::vector<ApiKeyInfo> list();
+  // The key a presented secret belongs to; compared in constant time.
+  std::optional<ApiKeyInfo> authenticate(const std::string& secret);
+  bool has_admin_key();
+
+ private:
+  struct Entry {
+    ApiKeyInfo info;
+    std::string salt_hex;
+    std::string hash_hex;
+  };
+  void reload_if_changed_locked();
+  void save_locked();
+  Created issue_locked(ApiKeyInfo info);
+
+  std::string path_;
+  std::mutex mutex_;
+  std::vector<Entry> entries_;
+  std::int64_t loaded_mtime_ns_ = -1;
+};
+
+// ------------------------------------------------------------------ REST server
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                          // 0 = any free port (see RestServer::bind)
+  int threads = 16;                         // connection worker threads
+  std::size_t max_body_bytes = 32u << 20;   // larger requests get 413 too_large
+  int max_faces_per_image = 50;             // recognize/detect/embed report the largest ones
+  int max_images_per_request = 32;          // face uploads
+  int read_timeout_seconds = 30;
+  int write_timeout_seconds = 30;
+  ImageLimits image_limits;
+  std::string tls_cert_file;                // both set = HTTPS
+  std::string tls_key_file;
+  bool require_auth = true;                 // false = no API keys (local development only)
+};
+
+
+class RestServer {
+ public:
+  RestServer(const Engine& models, CollectionSet& collections, ApiKeyStore& keys, ServerOptions options);
+  ~RestServer();
+  RestServer(const RestServer&) = delete;
+  RestServer& operator=(const RestServer&) = delete;
+
+  // Binds the listening socket; returns the port (useful with port 0). Error(kIo) on failure.
+  int bind();
+  // Serves until stop(); requests in flight are finished before it returns.
+  void run();
+  void stop();
+  bool tls() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace faceid

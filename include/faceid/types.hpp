@@ -1,0 +1,48 @@
+#pragma once
+// Value types shared by every stage of the pipeline.
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace faceid {
+
+// Five facial points in image pixels, in the ArcFace order:
+// left eye, right eye, nose tip, left mouth corner, right mouth corner
+// ("left" = the subject's right, i.e. the image's left side).
+using Landmarks5 = std::array<cv::Point2f, 5>;
+
+struct Detection {
+  cv::Rect2f box;         // pixels, in the coordinates of the input image
+  float score = 0.f;      // detector confidence in [0, 1]
+  Landmarks5 landmarks{};
+};
+
+// An L2-normalised face embedding. `norm` keeps the raw length so the
+// plain euclidean metric can still be computed exactly.
+struct Embedding {
+  std::vector<float> unit;
+  float norm = 1.f;
+};
+
+// Similarity between two faces under the configured metric.
+// For cosine a higher value means more similar; for euclidean metrics lower.
+struct MatchCandidate {
+  std::string person;
+  float score = 0.f;
+};
+
+// One face found in an image and what the gallery says about it.
+struct FaceResult {
+  Detection detection;
+  // Empty when the best candidate is below the threshold (open-set "unknown").
+  std::optional<std::string> person;
+  float score = 0.f;                          // best candidate's score (even when unknown)
+  std::optional<MatchCandidate> best;         // best candidate, accepted or not
+  std::optional<MatchCandidate> runner_up;    // second-best distinct person
+  float threshold = 0.f;                      // threshold applied
+};
+
+}  // namespace faceid

@@ -1,0 +1,350 @@
+#include "faceid/engine.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "engine/embedding_codec.hpp"
+#include "faceid/alignment.hpp"
+#include "faceid/error.hpp"
+
+namespace faceid {
+
+const char* enroll_status_name(EnrollStatus status) {
+  switch (status) {
+    case EnrollStatus::kEnrolled: return "enrolled";
+    case EnrollStatus::kDuplicate: return "duplicate";
+    case EnrollStatus::kNoFace: return "no_face";
+    case EnrollStatus::kBadImage: return "bad_image";
+  }
+  return "unknown";
+}
+
+namespace {
+
+ModelManifest load_manifest(const EngineConfig& config) {
+  return config.manifest_path.empty() ? ModelManifest::for_model_dir(config.model_dir)
+                                      : ModelManifest::load(config.manifest_path);
+}
+
+std::vector<std::string> search_dirs(const EngineConfig& config) {
+  std::vector<std::string> dirs{config.model_dir};
+  dirs.insert(dirs.end(), config.extra_model_dirs.begin(), config.extra_model_dirs.end());
+  return dirs;
+}
+
+// A user-supplied file replaces the manifest's and is not hash-checked.
+std::string model_path(const ModelSpec& spec, const std::string& override_file,
+                       const std::vector<std::string>& dirs) {
+  if (!override_file.empty()) return resolve_model_file(override_file, "", dirs);
+  const std::string path = resolve_model_file(spec.file, spec.sha256, dirs);
+  if (!spec.config.empty()) resolve_model_file(spec.config, spec.config_sha256, dirs);
+  return path;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  EngineConfig config;
+  ModelManifest manifest;
+  std::unique_ptr<FaceDetector> detector;
+  std::unique_ptr<FaceEmbedder> embedder;
+  std::string model_id;
+  float threshold = 0.f;
+  std::unique_ptr<GalleryStore> store;
+  // Guards `index` and the store's view of it: identify() reads under a shared lock,
+  // writers hold it exclusively across the store transaction and the index update,
+  // so a reader never sees a half-added person.
+  mutable std::shared_mutex mutex;
+  PersonIndex index{1};
+  std::string gallery_model;  // model of the stored embeddings ("" = empty gallery)
+
+  void require_compatible_gallery() const {
+    if (!gallery_model.empty() && gallery_model != model_id)
+      throw Error(ErrorCode::kModelMismatch,
+                  "the gallery holds embeddings of model " + gallery_model + " but the engine uses " +
+                      model_id + "; run `faceid reindex` to recompute them from the stored face crops");
+  }
+
+  void load_index() {
+    gallery_model = store->model_id();
+    PersonIndex fresh(embedder->dim());
+    if (gallery_model == model_id) {
+      for (const auto& face : store->faces(false)) fresh.add_face(face.id, face.person, face.embedding);
+    }
+    index = std::move(fresh);
+  }
+
+  cv::Mat crop(const cv::Mat& bgr, const Detection& face) const {
+    const int size = embedder->input_size().width;
+    return config.align ? align_face(bgr, face.landmarks, size) : crop_face(bgr, face.box, size);
+  }
+
+  std::vector<Embedding> embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const {
+    std::vector<cv::Mat> crops;
+    crops.reserve(faces.size());
+    for (const auto& face : faces) crops.push_back(crop(bgr, face));
+    return embedder->embed(crops);
+  }
+
+  FaceResult match_locked(const Embedding& embedding, int candidates) const {
+    FaceResult result;
+    result.threshold = threshold;
+    const auto ranked = index.rank(embedding, config.matching, std::max(2, candidates));
+    if (!ranked.empty()) {
+      result.best = ranked[0];
+      result.score = ranked[0].score;
+      if (accepts(config.matching.metric, ranked[0].score, threshold)) result.person = ranked[0].person;
+    }
+    if (ranked.size() > 1) result.runner_up = ranked[1];
+    return result;
+  }
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
+  auto impl = std::make_unique<Impl>();
+  impl->config = config;
+  impl->manifest = load_manifest(config);
+  const auto dirs = search_dirs(config);
+
+  const ModelSpec& detector_spec = impl->manifest.get(config.detector);
+  if (detector_spec.kind != ModelKind::kDetector)
+    throw Error(ErrorCode::kBadRequest, config.detector + " is not a detector model");
+  const std::string detector_file = model_path(detector_spec, config.detector_file, dirs);
+  if (detector_spec.landmarks.empty()) {
+    impl->detector = create_detector(detector_spec, detector_file, config.detection);
+  } else {
+    const ModelSpec& landmark_spec = impl->manifest.get(detector_spec.landmarks);
+    impl->detector = create_detector(detector_spec, detector_file, config.detection, &landmark_spec,
+                                     model_path(landmark_spec, "", dirs));
+  }
+
+  const ModelSpec& embedder_spec = impl->manifest.get(config.embedder);
+  impl->embedder = create_embedder(embedder_spec, model_path(embedder_spec, config.embedder_file, dirs),
+                                   config.embedding);
+  impl->model_id = impl->embedder->model_id();
+  if (config.threshold) {
+    impl->threshold = *config.threshold;
+  } else {
+    const auto it = embedder_spec.thresholds.find(metric_name(config.matching.metric));
+    if (it == embedder_spec.thresholds.end())
+      throw Error(ErrorCode::kBadRequest, std::string("the manifest has no ") +
+                                              metric_name(config.matching.metric) + " threshold for " +
+                                              embedder_spec.name +
+                                              ": pass one (--threshold) or run `faceid calibrate`");
+    impl->threshold = it->second;
+  }
+
+  impl->store = open_store(config.gallery);
+  impl->load_index();
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+std::vector<Detection> Engine::detect(const cv::Mat& bgr) const {
+  if (bgr.empty() || bgr.type() != CV_8UC3)
+    throw Error(ErrorCode::kBadImage, "expected a non-empty 8-bit BGR image");
+  return impl_->detector->detect(bgr);
+}
+
+std::vector<Embedding> Engine::embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const {
+  return impl_->embed(bgr, faces);
+}
+
+cv::Mat Engine::aligned_crop(const cv::Mat& bgr, const Detection& face) const { return impl_->crop(bgr, face); }
+
+FaceResult Engine::match(const Embedding& embedding, int candidates) const {
+  std::shared_lock lock(impl_->mutex);
+  impl_->require_compatible_gallery();
+  return impl_->match_locked(embedding, candidates);
+}
+
+std::vector<FaceResult> Engine::identify(const cv::Mat& bgr) const {
+  const auto faces = detect(bgr);
+  const auto embeddings = impl_->embed(bgr, faces);
+  std::shared_lock lock(impl_->mutex);
+  impl_->require_compatible_gallery();
+  std::vector<FaceResult> results;
+  results.reserve(faces.size());
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    FaceResult result = impl_->match_locked(embeddings[i], impl_->config.candidates);
+    result.detection = faces[i];
+    results.push_back(std::move(result));
+  }
+  return results;
+}
+
+VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b) const {
+  VerifyResult result;
+  const auto faces_a = detect(a);
+  const auto faces_b = detect(b);
+  result.faces_in_a = static_cast<int>(faces_a.size());
+  result.faces_in_b = static_cast<int>(faces_b.size());
+  if (faces_a.empty()) throw Error(ErrorCode::kNoFace, "no face found in the first image");
+  if (faces_b.empty()) throw Error(ErrorCode::kNoFace, "no face found in the second image");
+  result.face_a = faces_a.front();  // detections come largest first
+  result.face_b = faces_b.front();
+  const Embedding ea = impl_->embed(a, {result.face_a}).front();
+  const Embedding eb = impl_->embed(b, {result.face_b}).front();
+  result.metric = impl_->config.matching.metric;
+  result.score = compare(ea, eb, result.metric);
+  result.threshold = impl_->threshold;
+  result.same_person = accepts(result.metric, result.score, result.threshold);
+  return result;
+}
+
+std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::vector<EnrollImage>& images,
+                                          bool strict) {
+  Impl& impl = *impl_;
+  std::vector<EnrollOutcome> outcomes;
+  std::vector<FaceRecord> records;
+  std::vector<std::size_t> record_outcome;  // index into outcomes of each record
+  std::vector<cv::Mat> crops;
+  std::set<std::string> hashes_in_batch;
+  for (const auto& image : images) {
+    EnrollOutcome outcome;
+    outcome.source = image.source;
+    const std::string sha = sha256_hex(image.bytes.data(), image.bytes.size());
+    const auto owner = impl.store->find_content(sha);
+    if (owner || hashes_in_batch.count(sha)) {
+      outcome.status = EnrollStatus::kDuplicate;
+      outcome.message = "already enrolled as " + (owner ? *owner : person);
+      if (owner && *owner != person && strict)
+        throw Error(ErrorCode::kConflict, image.source + " is already enrolled as " + *owner);
+      outcomes.push_back(outcome);
+      continue;
+    }
+    try {
+      const cv::Mat bgr = decode_image(image.bytes, impl.config.limits);
+      const auto faces = detect(bgr);
+      outcome.faces_found = static_cast<int>(faces.size());
+      if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found");
+      if (faces.size() > 1)
+        outcome.message = std::to_string(faces.size()) + " faces found; the largest was enrolled";
+      FaceRecord record;
+      record.person = person;
+      record.model_id = impl.model_id;
+      record.content_sha256 = sha;
+      record.source = image.source;
+      record.detection = faces.front();
+      crops.push_back(impl.crop(bgr, record.detection));
+      if (impl.config.keep_crops) cv::imencode(".jpg", crops.back(), record.crop_jpeg, {cv::IMWRITE_JPEG_QUALITY, 95});
+      outcome.detection = record.detection;
+      hashes_in_batch.insert(sha);
+      record_outcome.push_back(outcomes.size());
+      records.push_back(std::move(record));
+    } catch (const Error& e) {
+      if (strict) throw Error(e.code(), image.source + ": " + e.what());
+      outcome.status = e.code() == ErrorCode::kNoFace ? EnrollStatus::kNoFace : EnrollStatus::kBadImage;
+      outcome.message = e.what();
+    }
+    outcomes.push_back(outcome);
+  }
+  if (records.empty()) return outcomes;
+
+  const auto embeddings = impl.embedder->embed(crops);
+  for (std::size_t i = 0; i < records.size(); ++i) records[i].embedding = embeddings[i];
+
+  std::unique_lock lock(impl.mutex);
+  impl.require_compatible_gallery();
+  if (impl.gallery_model.empty()) {
+    impl.store->bind_model(impl.model_id);
+    impl.gallery_model = impl.model_id;
+  }
+  const auto ids = impl.store->add_faces(person, records);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    impl.index.add_face(ids[i], person, records[i].embedding);
+    outcomes[record_outcome[i]].face_id = ids[i];
+  }
+  return outcomes;
+}
+
+std::vector<PersonInfo> Engine::people() const {
+  std::shared_lock lock(impl_->mutex);
+  return impl_->store->people();
+}
+
+void Engine::remove_person(const std::string& person) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->store->remove_person(person);
+  impl_->index.remove_person(person);
+}
+
+void Engine::rename_person(const std::string& from, const std::string& to) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->store->rename_person(from, to);
+  impl_->index.rename_person(from, to);
+}
+
+void Engine::export_embeddings(const std::string& path) const {
+  std::shared_lock lock(impl_->mutex);
+  write_embeddings_file(path, impl_->gallery_model, impl_->store->faces(false));
+}
+
+int Engine::import_embeddings(const std::string& path) {
+  const EmbeddingsFile file = read_embeddings_file(path);
+  std::unique_lock lock(impl_->mutex);
+  Impl& impl = *impl_;
+  if (file.model_id != impl.model_id)
+    throw Error(ErrorCode::kModelMismatch, path + " holds embeddings of model " + file.model_id +
+                                               " but this engine uses " + impl.model_id);
+  impl.require_compatible_gallery();
+  if (impl.gallery_model.empty()) {
+    impl.store->bind_model(impl.model_id);
+    impl.gallery_model = impl.model_id;
+  }
+  int imported = 0;
+  for (const auto& [person, faces] : file.people) {
+    std::vector<FaceRecord> fresh;
+    for (const auto& face : faces)
+      if (!impl.store->find_content(face.content_sha256)) fresh.push_back(face);
+    if (fresh.empty()) continue;
+    const auto ids = impl.store->add_faces(person, fresh);
+    for (std::size_t i = 0; i < fresh.size(); ++i) impl.index.add_face(ids[i], person, fresh[i].embedding);
+    imported += static_cast<int>(fresh.size());
+  }
+  return imported;
+}
+
+ReindexReport Engine::reindex() {
+  std::unique_lock lock(impl_->mutex);
+  Impl& impl = *impl_;
+  ReindexReport report;
+  report.from_model = impl.gallery_model;
+  report.to_model = impl.model_id;
+  const auto faces = impl.store->faces(true);
+  std::vector<std::pair<std::int64_t, Embedding>> updated;
+  for (const auto& face : faces) {
+    if (face.crop_jpeg.empty()) {
+      ++report.faces_without_crop;
+      continue;
+    }
+    cv::Mat crop = cv::imdecode(face.crop_jpeg, cv::IMREAD_COLOR);
+    if (crop.empty()) throw Error(ErrorCode::kCorruptStore, "stored crop of face " + std::to_string(face.id) + " is unreadable");
+    const cv::Size size = impl.embedder->input_size();
+    if (crop.size() != size) cv::resize(crop, crop, size);
+    updated.emplace_back(face.id, impl.embedder->embed({crop}).front());
+  }
+  if (report.faces_without_crop > 0)
+    throw Error(ErrorCode::kConflict, std::to_string(report.faces_without_crop) +
+                                          " faces were enrolled without keeping their crop and cannot be "
+                                          "recomputed; remove and re-enroll those people first");
+  impl.store->replace_embeddings(impl.model_id, updated);
+  impl.load_index();
+  report.faces_reindexed = static_cast<int>(updated.size());
+  return report;
+}
+
+float Engine::threshold() const { return impl_->threshold; }
+Metric Engine::metric() const { return impl_->config.matching.metric; }
+const std::string& Engine::embedder_model_id() const { return impl_->model_id; }
+const EngineConfig& Engine::config() const { return impl_->config; }
+
+}  // namespace faceid

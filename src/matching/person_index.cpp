@@ -1,0 +1,187 @@
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include "faceid/error.hpp"
+#include "faceid/index.hpp"
+#include "matching/exact_index.hpp"
+
+namespace faceid {
+
+const char* match_policy_name(MatchPolicy policy) {
+  switch (policy) {
+    case MatchPolicy::kMax: return "max";
+    case MatchPolicy::kMeanTemplate: return "mean";
+    case MatchPolicy::kTopKMean: return "topk";
+  }
+  return "unknown";
+}
+
+std::optional<MatchPolicy> parse_match_policy(const std::string& name) {
+  for (MatchPolicy p : {MatchPolicy::kMax, MatchPolicy::kMeanTemplate, MatchPolicy::kTopKMean})
+    if (name == match_policy_name(p)) return p;
+  return std::nullopt;
+}
+
+namespace {
+
+// Up to this many faces a query scores every face exactly; above it only the
+// nearest kCandidateFaces faces are aggregated into person scores.
+constexpr std::size_t kExhaustiveFaces = 20000;
+constexpr std::size_t kCandidateFaces = 2000;
+
+struct PersonEntry {
+  std::string name;
+  std::vector<std::int64_t> faces;
+  std::vector<double> raw_sum;  // sum of the raw vectors: direction and length of the mean template
+};
+
+}  // namespace
+
+struct PersonIndex::State {
+  explicit State(int d) : dim(d), faces(d), templates(d) {}
+
+  int dim;
+  ExactIndex faces;
+  std::unordered_map<std::int64_t, std::int64_t> person_of_face;
+  std::unordered_map<std::int64_t, float> norm_of_face;
+  std::unordered_map<std::int64_t, PersonEntry> people;  // by internal person number
+  std::unordered_map<std::string, std::int64_t> number_of_person;
+  std::int64_t next_number = 1;
+  // One mean template per person, kept current on every change (read by kMeanTemplate).
+  ExactIndex templates;
+  std::unordered_map<std::int64_t, float> template_norms;
+
+  std::int64_t number_for(const std::string& name) {
+    if (const auto it = number_of_person.find(name); it != number_of_person.end()) return it->second;
+    const std::int64_t number = next_number++;
+    number_of_person[name] = number;
+    people[number] = PersonEntry{name, {}, std::vector<double>(dim, 0.0)};
+    return number;
+  }
+
+  // Adds (sign +1) or subtracts (sign -1) a face's raw vector from its person's
+  // template and refreshes that one template: O(dim), no rebuild.
+  void update_template(std::int64_t number, const float* unit, float norm, double sign) {
+    PersonEntry& person = people[number];
+    double length = 0;
+    for (int i = 0; i < dim; ++i) {
+      person.raw_sum[i] += sign * unit[i] * norm;
+      length += person.raw_sum[i] * person.raw_sum[i];
+    }
+    length = std::sqrt(length);
+    templates.remove(number);
+    template_norms.erase(number);
+    if (person.faces.empty() || length <= 0) return;
+    std::vector<float> mean_unit(dim);
+    for (int i = 0; i < dim; ++i) mean_unit[i] = static_cast<float>(person.raw_sum[i] / length);
+    templates.add(number, mean_unit.data());
+    template_norms[number] = static_cast<float>(length / person.faces.size());
+  }
+};
+
+PersonIndex::PersonIndex(int dim) : state_(std::make_unique<State>(dim)) {}
+PersonIndex::~PersonIndex() = default;
+PersonIndex::PersonIndex(PersonIndex&&) noexcept = default;
+PersonIndex& PersonIndex::operator=(PersonIndex&&) noexcept = default;
+
+int PersonIndex::dim() const { return state_->dim; }
+std::size_t PersonIndex::face_count() const { return state_->faces.size(); }
+std::size_t PersonIndex::person_count() const { return state_->people.size(); }
+
+void PersonIndex::add_face(std::int64_t face_id, const std::string& person, const Embedding& embedding) {
+  State& s = *state_;
+  if (static_cast<int>(embedding.unit.size()) != s.dim)
+    throw Error(ErrorCode::kModelMismatch, "embedding of length " + std::to_string(embedding.unit.size()) +
+                                               " in an index of dimension " + std::to_string(s.dim));
+  s.faces.add(face_id, embedding.unit.data());
+  const std::int64_t number = s.number_for(person);
+  PersonEntry& entry = s.people[number];
+  entry.faces.push_back(face_id);
+  s.update_template(number, embedding.unit.data(), embedding.norm, +1.0);
+  s.person_of_face[face_id] = number;
+  s.norm_of_face[face_id] = embedding.norm;
+}
+
+bool PersonIndex::remove_face(std::int64_t face_id) {
+  State& s = *state_;
+  const auto it = s.person_of_face.find(face_id);
+  if (it == s.person_of_face.end()) return false;
+  const std::int64_t number = it->second;
+  PersonEntry& person = s.people[number];
+  person.faces.erase(std::remove(person.faces.begin(), person.faces.end(), face_id), person.faces.end());
+  s.update_template(number, s.faces.vector(face_id), s.norm_of_face[face_id], -1.0);
+  s.faces.remove(face_id);
+  s.person_of_face.erase(it);
+  s.norm_of_face.erase(face_id);
+  if (person.faces.empty()) {
+    s.number_of_person.erase(person.name);
+    s.people.erase(number);
+  }
+  return true;
+}
+
+void PersonIndex::remove_person(const std::string& person) {
+  const auto it = state_->number_of_person.find(person);
+  if (it == state_->number_of_person.end()) return;
+  const std::vector<std::int64_t> faces = state_->people[it->second].faces;
+  for (std::int64_t face : faces) remove_face(face);
+}
+
+void PersonIndex::rename_person(const std::string& from, const std::string& to) {
+  State& s = *state_;
+  const auto it = s.number_of_person.find(from);
+  if (it == s.number_of_person.end() || from == to) return;
+  if (s.number_of_person.count(to))
+    throw Error(ErrorCode::kConflict, "person '" + to + "' already exists");
+  const std::int64_t number = it->second;
+  s.number_of_person.erase(it);
+  s.number_of_person[to] = number;
+  s.people[number].name = to;
+}
+
+void PersonIndex::clear() { state_ = std::make_unique<State>(state_->dim); }
+
+std::vector<MatchCandidate> PersonIndex::rank(const Embedding& query, const MatchOptions& options,
+                                              int limit) const {
+  const State& s = *state_;
+  if (static_cast<int>(query.unit.size()) != s.dim)
+    throw Error(ErrorCode::kModelMismatch, "query embedding of length " + std::to_string(query.unit.size()) +
+                                               " in an index of dimension " + std::to_string(s.dim));
+  const Metric metric = options.metric;
+  std::vector<MatchCandidate> ranked;
+  if (options.policy == MatchPolicy::kMeanTemplate) {
+    for (const IndexHit& hit : s.templates.search(query.unit.data(), static_cast<int>(s.templates.size()))) {
+      ranked.push_back({s.people.at(hit.id).name,
+                        score_from_cosine(metric, hit.cosine, query.norm, s.template_norms.at(hit.id))});
+    }
+  } else {
+    const std::size_t n = s.faces.size();
+    const std::size_t wanted = n <= kExhaustiveFaces ? n : kCandidateFaces;
+    // Per person: the face scores found, best first (hits arrive best-first by cosine).
+    std::unordered_map<std::int64_t, std::vector<float>> scores;
+    for (const IndexHit& hit : s.faces.search(query.unit.data(), static_cast<int>(wanted))) {
+      scores[s.person_of_face.at(hit.id)].push_back(
+          score_from_cosine(metric, hit.cosine, query.norm, s.norm_of_face.at(hit.id)));
+    }
+    const std::size_t k = static_cast<std::size_t>(std::max(1, options.top_k));
+    for (auto& [number, list] : scores) {
+      std::sort(list.begin(), list.end(), [metric](float a, float b) { return better(metric, a, b); });
+      float score = list.front();
+      if (options.policy == MatchPolicy::kTopKMean) {
+        const std::size_t used = std::min(k, list.size());
+        double sum = 0;
+        for (std::size_t i = 0; i < used; ++i) sum += list[i];
+        score = static_cast<float>(sum / used);
+      }
+      ranked.push_back({s.people.at(number).name, score});
+    }
+  }
+  std::sort(ranked.begin(), ranked.end(), [metric](const MatchCandidate& a, const MatchCandidate& b) {
+    return a.score != b.score ? better(metric, a.score, b.score) : a.person < b.person;
+  });
+  if (limit >= 0 && ranked.size() > static_cast<std::size_t>(limit)) ranked.resize(limit);
+  return ranked;
+}
+
+}  // namespace faceid

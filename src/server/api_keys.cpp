@@ -1,0 +1,172 @@
+// API keys: random secrets, stored only as salted SHA-256 hashes.
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "faceid/error.hpp"
+#include "faceid/models.hpp"
+#include "faceid/server.hpp"
+#include "server/files.hpp"
+
+namespace faceid {
+
+namespace {
+
+constexpr const char* kSecretPrefix = "fid_";
+
+std::string random_hex(std::size_t bytes) {
+  std::vector<unsigned char> buffer(bytes);
+  if (RAND_bytes(buffer.data(), static_cast<int>(buffer.size())) != 1)
+    throw Error(ErrorCode::kIo, "the system random generator failed");
+  static const char* digits = "0123456789abcdef";
+  std::string hex;
+  for (const unsigned char b : buffer) {
+    hex += digits[b >> 4];
+    hex += digits[b & 15];
+  }
+  return hex;
+}
+
+std::string salted_hash(const std::string& salt_hex, const std::string& secret) {
+  const std::string material = salt_hex + ":" + secret;
+  return sha256_hex(material.data(), material.size());
+}
+
+// "fid_<id>_<random>" -> "<id>"; "" when the secret is not of that form.
+std::string key_id_of(const std::string& secret) {
+  if (secret.rfind(kSecretPrefix, 0) != 0) return {};
+  const std::size_t end = secret.find('_', 4);
+  return end == std::string::npos ? std::string() : secret.substr(4, end - 4);
+}
+
+std::int64_t file_mtime_ns(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return 0;
+  return static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
+}
+
+}  // namespace
+
+ApiKeyStore::ApiKeyStore(std::string path) : path_(std::move(path)) {
+  std::lock_guard lock(mutex_);
+  reload_if_changed_locked();
+}
+
+void ApiKeyStore::reload_if_changed_locked() {
+  const std::int64_t mtime = file_mtime_ns(path_);
+  if (mtime == loaded_mtime_ns_) return;
+  std::vector<Entry> entries;
+  const std::string text = server_detail::read_text_file(path_);
+  if (!text.empty()) {
+    try {
+      const auto root = nlohmann::json::parse(text);
+      for (const auto& item : root.at("keys")) {
+        Entry entry;
+        entry.info.id = item.at("id").get<std::string>();
+        entry.info.collection = item.value("collection", "");
+        entry.info.created_at = item.value("created_at", "");
+        entry.salt_hex = item.at("salt").get<std::string>();
+        entry.hash_hex = item.at("sha256").get<std::string>();
+        entries.push_back(std::move(entry));
+      }
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorCode::kCorruptStore, path_ + " is damaged: " + e.what());
+    }
+  }
+  entries_ = std::move(entries);
+  loaded_mtime_ns_ = mtime;
+}
+
+void ApiKeyStore::save_locked() {
+  nlohmann::json keys = nlohmann::json::array();
+  for (const auto& entry : entries_)
+    keys.push_back({{"id", entry.info.id},
+                    {"collection", entry.info.collection},
+                    {"created_at", entry.info.created_at},
+                    {"salt", entry.salt_hex},
+                    {"sha256", entry.hash_hex}});
+  server_detail::write_file_atomically(path_, nlohmann::json{{"keys", keys}}.dump(2) + "\n", true);
+  loaded_mtime_ns_ = file_mtime_ns(path_);
+}
+
+ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info) {
+  Created created;
+  created.secret = kSecretPrefix + info.id + "_" + random_hex(32);
+  Entry entry;
+  entry.info = info;
+  entry.salt_hex = random_hex(16);
+  entry.hash_hex = salted_hash(entry.salt_hex, created.secret);
+  const auto same_id = [&](const Entry& e) { return e.info.id == info.id; };
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same_id), entries_.end());
+  entries_.push_back(std::move(entry));
+  save_locked();
+  created.info = std::move(info);
+  return created;
+}
+
+ApiKeyStore::Created ApiKeyStore::create(const std::string& collection) {
+  if (!collection.empty()) require_valid_name(collection, "collection");
+  std::lock_guard lock(mutex_);
+  reload_if_changed_locked();
+  ApiKeyInfo info;
+  info.id = random_hex(6);
+  info.collection = collection;
+  info.created_at = server_detail::utc_now_iso8601();
+  return issue_locked(std::move(info));
+}
+
+ApiKeyStore::Created ApiKeyStore::rotate(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  reload_if_changed_locked();
+  for (const auto& entry : entries_)
+    if (entry.info.id == id) {
+      ApiKeyInfo info = entry.info;
+      info.created_at = server_detail::utc_now_iso8601();
+      return issue_locked(std::move(info));
+    }
+  throw Error(ErrorCode::kNotFound, "no API key " + id);
+}
+
+void ApiKeyStore::revoke(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  reload_if_changed_locked();
+  const auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.info.id == id; });
+  if (it == entries_.end()) throw Error(ErrorCode::kNotFound, "no API key " + id);
+  entries_.erase(it);
+  save_locked();
+}
+
+std::vector<ApiKeyInfo> ApiKeyStore::list() {
+  std::lock_guard lock(mutex_);
+  reload_if_changed_locked();
+  std::vector<ApiKeyInfo> infos;
+  for (const auto& entry : entries_) infos.push_back(entry.info);
+  return infos;
+}
+
+bool ApiKeyStore::has_admin_key() {
+  const auto infos = list();
+  return std::any_of(infos.begin(), infos.end(), [](const ApiKeyInfo& info) { return info.admin(); });
+}
+
+std::optional<ApiKeyInfo> ApiKeyStore::authenticate(const std::string& secret) {
+  const std::string id = key_id_of(secret);
+  if (id.empty()) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  reload_if_changed_locked();
+  for (const auto& entry : entries_) {
+    if (entry.info.id != id) continue;
+    const std::string hash = salted_hash(entry.salt_hex, secret);
+    if (hash.size() == entry.hash_hex.size() &&
+        CRYPTO_memcmp(hash.data(), entry.hash_hex.data(), hash.size()) == 0)
+      return entry.info;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace faceid

@@ -1,0 +1,281 @@
+// A named gallery (store + in-memory index) served with the models of a shared engine.
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include <opencv2/imgcodecs.hpp>
+
+#include "faceid/error.hpp"
+#include "faceid/image.hpp"
+#include "faceid/metric.hpp"
+#include "faceid/models.hpp"
+#include "faceid/server.hpp"
+
+namespace faceid {
+
+void require_valid_name(const std::string& name, const char* what) {
+  const bool valid = !name.empty() && name.size() <= 64 &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+                     });
+  if (!valid)
+    throw Error(ErrorCode::kBadRequest, std::string("invalid ") + what + " name '" + name +
+                                            "': use 1-64 letters, digits, '_' or '-'");
+}
+
+Collection::Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store)
+    : name_(std::move(name)), models_(models), store_(std::move(store)), index_(1) {
+  gallery_model_ = store_->model_id();
+  // A gallery of another model stays listable but cannot be searched (reindex it first).
+  if (gallery_model_.empty() || gallery_model_ == models_.embedder_model_id()) {
+    const auto faces = store_->faces(false);
+    PersonIndex loaded(faces.empty() ? 1 : static_cast<int>(faces.front().embedding.unit.size()));
+    for (const auto& face : faces) loaded.add_face(face.id, face.person, face.embedding);
+    index_ = std::move(loaded);
+  }
+}
+
+Collection::~Collection() = default;
+
+void Collection::require_compatible_locked() const {
+  if (!gallery_model_.empty() && gallery_model_ != models_.embedder_model_id())
+    throw Error(ErrorCode::kModelMismatch, "collection " + name_ + " holds embeddings of model " +
+                                               gallery_model_ + " but the server uses " +
+                                               models_.embedder_model_id() + "; reindex it first");
+}
+
+std::vector<PersonInfo> Collection::subjects() const {
+  std::lock_guard store_lock(store_mutex_);
+  return store_->people();
+}
+
+bool Collection::has_subject(const std::string& name) const {
+  std::lock_guard store_lock(store_mutex_);
+  return store_->has_person(name);
+}
+
+PersonInfo Collection::subject(const std::string& name) const {
+  for (auto& person : subjects())
+    if (person.name == name) return person;
+  throw Error(ErrorCode::kNotFound, "no subject " + name + " in collection " + name_);
+}
+
+void Collection::rename_subject(const std::string& from, const std::string& to) {
+  require_valid_name(to, "subject");
+  std::unique_lock index_lock(index_mutex_);
+  std::lock_guard store_lock(store_mutex_);
+  store_->rename_person(from, to);
+  index_.rename_person(from, to);
+}
+
+void Collection::remove_subject(const std::string& name) {
+  std::unique_lock index_lock(index_mutex_);
+  std::lock_guard store_lock(store_mutex_);
+  store_->remove_person(name);
+  index_.remove_person(name);
+}
+
+void Collection::clear() {
+  std::unique_lock index_lock(index_mutex_);
+  std::lock_guard store_lock(store_mutex_);
+  for (const auto& person : store_->people()) store_->remove_person(person.name);
+  index_.clear();
+}
+
+std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
+                                                 const std::vector<EnrollImage>& images,
+                                                 const ImageLimits& limits) {
+  require_valid_name(subject, "subject");
+  // The slow part (decode, detect, embed) runs without any lock.
+  std::vector<EnrollOutcome> outcomes;
+  std::vector<FaceRecord> records;
+  std::vector<std::size_t> outcome_of_record;
+  std::vector<cv::Mat> images_bgr;
+  std::vector<Detection> faces_to_embed;
+  std::set<std::string> hashes_in_request;
+  for (const auto& image : images) {
+    EnrollOutcome outcome;
+    outcome.source = image.source;
+    const std::string sha = sha256_hex(image.bytes.data(), image.bytes.size());
+    if (!hashes_in_request.insert(sha).second) {
+      outcome.status = EnrollStatus::kDuplicate;
+      outcome.message = "the same image appears twice in the request";
+      outcomes.push_back(outcome);
+      continue;
+    }
+    try {
+      cv::Mat bgr = decode_image(image.bytes, limits);
+      const auto faces = models_.detect(bgr);
+      outcome.faces_found = static_cast<int>(faces.size());
+      if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found");
+      if (faces.size() > 1)
+        outcome.message = std::to_string(faces.size()) + " faces found; the largest was enrolled";
+      FaceRecord record;
+      record.person = subject;
+      record.model_id = models_.embedder_model_id();
+      record.content_sha256 = sha;
+      record.source = image.source;
+      record.detection = faces.front();
+      if (models_.config().keep_crops)
+        cv::imencode(".jpg", models_.aligned_crop(bgr, record.detection), record.crop_jpeg,
+                     {cv::IMWRITE_JPEG_QUALITY, 95});
+      outcome.detection = record.detection;
+      outcome_of_record.push_back(outcomes.size());
+      records.push_back(std::move(record));
+      images_bgr.push_back(std::move(bgr));
+    } catch (const Error& e) {
+      outcome.status = e.code() == ErrorCode::kNoFace ? EnrollStatus::kNoFace : EnrollStatus::kBadImage;
+      outcome.message = e.what();
+    }
+    outcomes.push_back(outcome);
+  }
+  for (std::size_t i = 0; i < records.size(); ++i)
+    records[i].embedding = models_.embed(images_bgr[i], {records[i].detection}).front();
+
+  std::unique_lock index_lock(index_mutex_);
+  std::lock_guard store_lock(store_mutex_);
+  require_compatible_locked();
+  // Duplicates are checked under the lock, so two concurrent uploads of one image cannot both land.
+  std::vector<FaceRecord> fresh;
+  std::vector<std::size_t> outcome_of_fresh;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    EnrollOutcome& outcome = outcomes[outcome_of_record[i]];
+    if (const auto owner = store_->find_content(records[i].content_sha256)) {
+      outcome.status = EnrollStatus::kDuplicate;
+      outcome.message = "already enrolled as " + *owner;
+      continue;
+    }
+    outcome_of_fresh.push_back(outcome_of_record[i]);
+    fresh.push_back(std::move(records[i]));
+  }
+  if (fresh.empty()) return outcomes;
+  if (gallery_model_.empty()) {
+    store_->bind_model(models_.embedder_model_id());
+    gallery_model_ = models_.embedder_model_id();
+  }
+  // An empty index does not know the embedding length yet (it was loaded from no faces).
+  const int dim = static_cast<int>(fresh.front().embedding.unit.size());
+  if (index_.face_count() == 0 && index_.dim() != dim) index_ = PersonIndex(dim);
+  const auto ids = store_->add_faces(subject, fresh);
+  for (std::size_t i = 0; i < fresh.size(); ++i) {
+    index_.add_face(ids[i], subject, fresh[i].embedding);
+    outcomes[outcome_of_fresh[i]].face_id = ids[i];
+  }
+  return outcomes;
+}
+
+std::vector<FaceRecord> Collection::faces(const std::string& subject) const {
+  std::lock_guard store_lock(store_mutex_);
+  if (!store_->has_person(subject))
+    throw Error(ErrorCode::kNotFound, "no subject " + subject + " in collection " + name_);
+  return store_->faces_of(subject, false);
+}
+
+std::vector<std::int64_t> Collection::remove_faces(const std::string& subject,
+                                                   const std::vector<std::int64_t>& ids) {
+  std::unique_lock index_lock(index_mutex_);
+  std::lock_guard store_lock(store_mutex_);
+  if (!store_->has_person(subject))
+    throw Error(ErrorCode::kNotFound, "no subject " + subject + " in collection " + name_);
+  std::set<std::int64_t> owned;
+  for (const auto& face : store_->faces_of(subject, false)) owned.insert(face.id);
+  std::vector<std::int64_t> removed;
+  for (const std::int64_t id : ids) {
+    if (!owned.count(id) || !store_->remove_face(id)) continue;
+    index_.remove_face(id);
+    owned.erase(id);
+    removed.push_back(id);
+  }
+  return removed;
+}
+
+std::vector<std::uint8_t> Collection::face_crop(const std::string& subject, std::int64_t face_id) const {
+  std::lock_guard store_lock(store_mutex_);
+  if (store_->has_person(subject))
+    for (auto& face : store_->faces_of(subject, true))
+      if (face.id == face_id) {
+        if (face.crop_jpeg.empty())
+          throw Error(ErrorCode::kNotFound, "face " + std::to_string(face_id) + " was stored without its crop");
+        return std::move(face.crop_jpeg);
+      }
+  throw Error(ErrorCode::kNotFound, "no face " + std::to_string(face_id) + " of subject " + subject);
+}
+
+Recognition Collection::match_locked(const Embedding& embedding, const RecognizeOptions& options) const {
+  Recognition result;
+  result.threshold = options.threshold.value_or(models_.threshold());
+  if (index_.face_count() == 0) return result;
+  result.candidates = index_.rank(embedding, models_.config().matching, std::max(1, options.top_k));
+  if (!result.candidates.empty() &&
+      accepts(models_.metric(), result.candidates.front().score, result.threshold))
+    result.person = result.candidates.front().person;
+  return result;
+}
+
+std::vector<Recognition> Collection::recognize(const cv::Mat& bgr, const RecognizeOptions& options) const {
+  auto faces = models_.detect(bgr);
+  if (options.max_faces > 0 && faces.size() > static_cast<std::size_t>(options.max_faces))
+    faces.resize(options.max_faces);  // detections come largest first
+  const auto embeddings = models_.embed(bgr, faces);
+  std::shared_lock index_lock(index_mutex_);
+  require_compatible_locked();
+  std::vector<Recognition> results;
+  results.reserve(faces.size());
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    results.push_back(match_locked(embeddings[i], options));
+    results.back().detection = faces[i];
+  }
+  return results;
+}
+
+Recognition Collection::recognize_embedding(const Embedding& embedding, const RecognizeOptions& options) const {
+  std::shared_lock index_lock(index_mutex_);
+  require_compatible_locked();
+  if (index_.face_count() > 0 && static_cast<int>(embedding.unit.size()) != index_.dim())
+    throw Error(ErrorCode::kBadRequest, "the embedding has " + std::to_string(embedding.unit.size()) +
+                                            " values; this collection holds " + std::to_string(index_.dim()) +
+                                            "-d embeddings of " + gallery_model_);
+  return match_locked(embedding, options);
+}
+
+SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& subject,
+                                        std::optional<float> threshold) const {
+  SubjectMatch result;
+  result.subject = subject;
+  result.threshold = threshold.value_or(models_.threshold());
+  // Scored by a one-person index, so the collection's match policy applies unchanged.
+  std::vector<FaceRecord> stored;
+  {
+    std::lock_guard store_lock(store_mutex_);
+    if (!store_->has_person(subject))
+      throw Error(ErrorCode::kNotFound, "no subject " + subject + " in collection " + name_);
+    stored = store_->faces_of(subject, false);
+  }
+  if (stored.empty()) throw Error(ErrorCode::kNotFound, "subject " + subject + " has no faces");
+  {
+    std::shared_lock index_lock(index_mutex_);
+    require_compatible_locked();
+  }
+  const auto faces = models_.detect(bgr);
+  result.faces_in_image = static_cast<int>(faces.size());
+  if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found in the image");
+  result.detection = faces.front();
+  const Embedding probe = models_.embed(bgr, {result.detection}).front();
+  PersonIndex one(static_cast<int>(stored.front().embedding.unit.size()));
+  for (const auto& face : stored) one.add_face(face.id, subject, face.embedding);
+  result.score = one.rank(probe, models_.config().matching, 1).front().score;
+  result.same_person = accepts(models_.metric(), result.score, result.threshold);
+  return result;
+}
+
+std::size_t Collection::face_count() const {
+  std::shared_lock index_lock(index_mutex_);
+  return index_.face_count();
+}
+
+std::size_t Collection::subject_count() const {
+  std::lock_guard store_lock(store_mutex_);
+  return store_->people().size();
+}
+
+}  // namespace faceid

@@ -1,0 +1,147 @@
+// The catalog of named collections in a data folder.
+#include <cstdlib>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "faceid/error.hpp"
+#include "faceid/server.hpp"
+#include "server/files.hpp"
+
+namespace faceid {
+
+namespace {
+
+std::string catalog_path(const std::string& data_dir) { return data_dir + "/collections.json"; }
+
+// The SQLite file a store URI names, "" for other backends.
+std::string sqlite_file_of(const std::string& uri) {
+  if (uri.rfind("sqlite:", 0) == 0) return uri.substr(7);
+  return uri.find("://") == std::string::npos ? uri : std::string();
+}
+
+}  // namespace
+
+std::string default_server_data_dir() {
+  if (const char* env = std::getenv("FACEID_DATA_DIR"); env && *env) return env;
+  return (std::filesystem::path(default_gallery_path()).parent_path() / "server").string();
+}
+
+CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
+    : models_(models), options_(std::move(options)) {
+  if (options_.data_dir.empty()) throw Error(ErrorCode::kBadRequest, "the server needs a data folder");
+  if (options_.store_uri_template.empty())
+    options_.store_uri_template = "sqlite:" + options_.data_dir + "/collections/{name}.db";
+  if (options_.store_uri_template.find("{name}") == std::string::npos)
+    throw Error(ErrorCode::kBadRequest, "the store URI template must contain {name}");
+  std::error_code ec;
+  std::filesystem::create_directories(options_.data_dir + "/collections", ec);
+  if (ec) throw Error(ErrorCode::kIo, "cannot create " + options_.data_dir + ": " + ec.message());
+  const std::string text = server_detail::read_text_file(catalog_path(options_.data_dir));
+  if (text.empty()) return;
+  try {
+    const auto root = nlohmann::json::parse(text);
+    for (const auto& entry : root.at("collections"))
+      catalog_[entry.at("name").get<std::string>()] = entry.value("created_at", "");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kCorruptStore, catalog_path(options_.data_dir) + " is damaged: " + e.what());
+  }
+}
+
+CollectionSet::~CollectionSet() = default;
+
+std::string CollectionSet::store_uri(const std::string& name) const {
+  std::string uri = options_.store_uri_template;
+  uri.replace(uri.find("{name}"), 6, name);
+  return uri;
+}
+
+void CollectionSet::save_catalog_locked() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& [name, created_at] : catalog_) list.push_back({{"name", name}, {"created_at", created_at}});
+  server_detail::write_file_atomically(catalog_path(options_.data_dir),
+                                       nlohmann::json{{"collections", list}}.dump(2) + "\n", false);
+}
+
+std::shared_ptr<Collection> CollectionSet::open_locked(const std::string& name) {
+  auto& slot = open_[name];
+  if (!slot) slot = std::make_shared<Collection>(name, models_, open_store(store_uri(name)));
+  return slot;
+}
+
+std::shared_ptr<Collection> CollectionSet::create(const std::string& name) {
+  require_valid_name(name, "collection");
+  std::lock_guard lock(mutex_);
+  if (catalog_.count(name)) throw Error(ErrorCode::kConflict, "collection " + name + " already exists");
+  auto collection = open_locked(name);
+  catalog_[name] = server_detail::utc_now_iso8601();
+  try {
+    save_catalog_locked();
+  } catch (...) {
+    catalog_.erase(name);
+    throw;
+  }
+  return collection;
+}
+
+std::shared_ptr<Collection> CollectionSet::get(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  if (!catalog_.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
+  return open_locked(name);
+}
+
+bool CollectionSet::contains(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  return catalog_.count(name) > 0;
+}
+
+void CollectionSet::remove(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  if (!catalog_.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
+  // Emptied through the store interface first, so every backend loses the data;
+  // a SQLite file of our own is then deleted too.
+  open_locked(name)->clear();
+  open_.erase(name);
+  catalog_.erase(name);
+  save_catalog_locked();
+  const std::string file = sqlite_file_of(store_uri(name));
+  if (!file.empty()) {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(file + suffix, ec);
+  }
+}
+
+CollectionInfo CollectionSet::info(const std::string& name) {
+  CollectionInfo info;
+  info.name = name;
+  std::shared_ptr<Collection> collection;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = catalog_.find(name);
+    if (it == catalog_.end()) throw Error(ErrorCode::kNotFound, "no collection " + name);
+    info.created_at = it->second;
+    collection = open_locked(name);
+  }
+  info.subjects = collection->subject_count();
+  info.faces = collection->face_count();
+  return info;
+}
+
+std::vector<CollectionInfo> CollectionSet::list() {
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& entry : catalog_) names.push_back(entry.first);
+  }
+  std::vector<CollectionInfo> infos;
+  for (const auto& name : names) {
+    try {
+      infos.push_back(info(name));
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kNotFound) throw;  // else removed meanwhile
+    }
+  }
+  return infos;
+}
+
+}  // namespace faceid

@@ -1,0 +1,49 @@
+#include "server/files.hpp"
+
+#include <sys/stat.h>
+
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "faceid/error.hpp"
+
+namespace faceid::server_detail {
+
+std::string utc_now_iso8601() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return text;
+}
+
+void write_file_atomically(const std::string& path, const std::string& content, bool private_file) {
+  const std::filesystem::path target(path);
+  std::error_code ec;
+  if (target.has_parent_path()) std::filesystem::create_directories(target.parent_path(), ec);
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc | std::ios::binary);
+    if (!out) throw Error(ErrorCode::kIo, "cannot write " + tmp);
+    if (private_file) ::chmod(tmp.c_str(), 0600);
+    out << content;
+    if (!out.flush()) throw Error(ErrorCode::kIo, "cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, target, ec);
+  if (ec) throw Error(ErrorCode::kIo, "cannot replace " + path + ": " + ec.message());
+}
+
+std::string read_text_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return {};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kIo, "cannot read " + path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace faceid::server_detail

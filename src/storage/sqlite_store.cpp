@@ -1,0 +1,408 @@
+// The default gallery store: one SQLite file in WAL mode, schema migrations, one
+// transaction per write, shared safely by threads (one mutex) and processes (SQLite locks).
+#include "storage/sqlite_store.hpp"
+
+#include <filesystem>
+#include <mutex>
+#include <set>
+
+#include "faceid/error.hpp"
+#include "storage/record_codec.hpp"
+#include "storage/sqlite_db.hpp"
+
+namespace fs = std::filesystem;
+
+namespace faceid {
+namespace {
+
+// kMigrations[i] upgrades the schema from version i to i + 1; append, never edit.
+const char* const kMigrations[] = {
+    // 1: the first schema.
+    // meta.value has no declared type so integers (schema_version, version) stay integers.
+    // faces.id is AUTOINCREMENT so the id of a removed face is never handed out again: another
+    // process's in-memory index may still hold it. Crops live in their own table: inline, they
+    // push the embedding onto overflow pages and double the cost of loading the index.
+    R"sql(
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+    INSERT INTO meta(key, value) VALUES ('embedding_model', ''), ('version', 0);
+    CREATE TABLE people (
+      id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE,
+      created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+    CREATE TABLE faces (
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
+      person_id INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
+      model_id TEXT NOT NULL,
+      dim INTEGER NOT NULL CHECK (dim > 0),
+      embedding BLOB NOT NULL CHECK (length(embedding) = 4 * dim),
+      norm REAL NOT NULL,
+      content_sha256 TEXT NOT NULL UNIQUE,
+      source TEXT NOT NULL,
+      box_x REAL NOT NULL, box_y REAL NOT NULL, box_w REAL NOT NULL, box_h REAL NOT NULL,
+      det_score REAL NOT NULL,
+      landmarks BLOB NOT NULL CHECK (length(landmarks) = 40),
+      created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')));
+    CREATE INDEX faces_by_person ON faces(person_id);
+    CREATE TABLE face_crops (
+      face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
+      jpeg BLOB NOT NULL);
+    )sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
+              "one migration per schema version");
+
+// Columns of FaceRecord, in the order read_face() expects.
+constexpr const char* kFaceColumns =
+    "f.id, p.name, f.model_id, f.embedding, f.norm, f.content_sha256, f.source, f.box_x, f.box_y, "
+    "f.box_w, f.box_h, f.det_score, f.landmarks, f.created_at";
+
+FaceRecord read_face(const SqliteStatement& row, bool with_crop) {
+  FaceRecord face;
+  face.id = row.integer(0);
+  const std::string what = "face " + std::to_string(face.id);
+  face.person = row.text(1);
+  face.model_id = row.text(2);
+  face.embedding.unit = decode_floats(row.blob(3), "the embedding of " + what);
+  face.embedding.norm = static_cast<float>(row.real(4));
+  face.content_sha256 = row.text(5);
+  face.source = row.text(6);
+  face.detection.box = cv::Rect2f(static_cast<float>(row.real(7)), static_cast<float>(row.real(8)),
+                                  static_cast<float>(row.real(9)), static_cast<float>(row.real(10)));
+  face.detection.score = static_cast<float>(row.real(11));
+  face.detection.landmarks = decode_landmarks(row.blob(12), "the landmarks of " + what);
+  face.created_at = row.text(13);
+  if (with_crop) face.crop_jpeg = row.blob(14);
+  return face;
+}
+
+class SqliteStore final : public GalleryStore {
+ public:
+  SqliteStore(const std::string& path, const SqliteStoreOptions& options) : db_(path, options.busy_timeout) {
+    // Reading the schema first turns a file that is not a database (or is truncated)
+    // into kCorruptStore before anything is written to it.
+    const int version = schema_version();
+    db_.exec("PRAGMA foreign_keys = ON");
+    // WAL lets readers run while another process writes; FULL syncs every commit so an
+    // enrolment that was reported done survives a power cut.
+    db_.exec("PRAGMA journal_mode = WAL");
+    db_.exec("PRAGMA synchronous = FULL");
+    if (version < kSqliteSchemaVersion) migrate();
+  }
+
+  std::string model_id() override {
+    std::lock_guard lock(mutex_);
+    return meta_text("embedding_model");
+  }
+
+  void bind_model(const std::string& model_id) override {
+    if (model_id.empty()) throw Error(ErrorCode::kBadRequest, "cannot bind a gallery to an empty model id");
+    write([&] {
+      const std::string bound = meta_text("embedding_model");
+      if (bound == model_id) return false;
+      if (!bound.empty())
+        throw Error(ErrorCode::kModelMismatch, "the gallery holds embeddings of model " + bound + ", not " +
+                                                   model_id + "; run `faceid reindex` to convert it");
+      set_meta_text("embedding_model", model_id);
+      return true;
+    });
+  }
+
+  std::vector<PersonInfo> people() override {
+    std::lock_guard lock(mutex_);
+    SqliteStatement query(db_,
+                          "SELECT p.name, COUNT(f.id), p.created_at FROM people p "
+                          "LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id ORDER BY p.name");
+    std::vector<PersonInfo> people;
+    while (query.step())
+      people.push_back({query.text(0), static_cast<int>(query.integer(1)), query.text(2)});
+    return people;
+  }
+
+  bool has_person(const std::string& name) override {
+    std::lock_guard lock(mutex_);
+    return person_id(name).has_value();
+  }
+
+  std::vector<std::int64_t> add_faces(const std::string& person, const std::vector<FaceRecord>& faces) override {
+    validate_person_name(person);
+    const std::string batch_model = validate_face_batch(faces);
+    const std::size_t dim = faces.front().embedding.unit.size();
+    std::vector<std::int64_t> ids;
+    write([&] {
+      const std::string model = bind_for_batch(batch_model, dim);
+      for (const auto& face : faces)
+        if (const auto owner = content_owner(face.content_sha256))
+          throw Error(ErrorCode::kConflict,
+                      "'" + face.source + "' is already enrolled as " + *owner + " (same image content)");
+      const std::int64_t owner_id = find_or_create_person(person);
+      for (const auto& face : faces) ids.push_back(insert_face(owner_id, model, face));
+      return true;
+    });
+    return ids;
+  }
+
+  std::optional<std::string> find_content(const std::string& content_sha256) override {
+    std::lock_guard lock(mutex_);
+    return content_owner(content_sha256);
+  }
+
+  void remove_person(const std::string& name) override {
+    write([&] {
+      const auto id = person_id(name);
+      if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + name + "' in the gallery");
+      SqliteStatement(db_, "DELETE FROM people WHERE id = ?").bind_int(1, *id).run();
+      unbind_model_when_empty();
+      return true;
+    });
+  }
+
+  void rename_person(const std::string& from, const std::string& to) override {
+    validate_person_name(to);
+    write([&] {
+      const auto id = person_id(from);
+      if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + from + "' in the gallery");
+      if (from == to) return false;
+      if (person_id(to)) throw Error(ErrorCode::kConflict, "a person named '" + to + "' already exists");
+      SqliteStatement(db_, "UPDATE people SET name = ? WHERE id = ?").bind_text(1, to).bind_int(2, *id).run();
+      return true;
+    });
+  }
+
+  bool remove_face(std::int64_t face_id) override {
+    bool removed = false;
+    write([&] {
+      SqliteStatement(db_, "DELETE FROM faces WHERE id = ?").bind_int(1, face_id).run();
+      removed = db_.changes() > 0;
+      if (removed) unbind_model_when_empty();
+      return removed;
+    });
+    return removed;
+  }
+
+  std::vector<FaceRecord> faces(bool with_crops) override {
+    std::lock_guard lock(mutex_);
+    return select_faces(with_crops, "", nullptr);
+  }
+
+  std::vector<FaceRecord> faces_of(const std::string& person, bool with_crops) override {
+    std::lock_guard lock(mutex_);
+    // One snapshot, so "unknown person" and the face list cannot disagree.
+    SqliteTransaction snapshot(db_, SqliteTransaction::Kind::kRead);
+    const auto id = person_id(person);
+    if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + person + "' in the gallery");
+    auto faces = select_faces(with_crops, " WHERE f.person_id = ?", &*id);
+    snapshot.commit();
+    return faces;
+  }
+
+  void replace_embeddings(const std::string& model_id,
+                          const std::vector<std::pair<std::int64_t, Embedding>>& embeddings) override {
+    if (model_id.empty()) throw Error(ErrorCode::kBadRequest, "cannot reindex to an empty model id");
+    std::set<std::int64_t> ids;
+    for (const auto& [id, embedding] : embeddings) {
+      validate_embedding(embedding, "face " + std::to_string(id));
+      if (embedding.unit.size() != embeddings.front().second.unit.size())
+        throw Error(ErrorCode::kModelMismatch, "the new embeddings do not all have the same dimension");
+      if (!ids.insert(id).second)
+        throw Error(ErrorCode::kBadRequest, "face " + std::to_string(id) + " is given two new embeddings");
+    }
+    write([&] {
+      // Distinct ids, all stored, as many as stored faces: every face gets its new vector.
+      const std::int64_t stored = face_count();
+      if (stored != static_cast<std::int64_t>(embeddings.size()))
+        throw Error(ErrorCode::kConflict, "the gallery holds " + std::to_string(stored) + " faces but " +
+                                              std::to_string(embeddings.size()) +
+                                              " new embeddings were given; it changed meanwhile, run the "
+                                              "reindex again");
+      SqliteStatement update(db_, "UPDATE faces SET model_id = ?, dim = ?, embedding = ?, norm = ? WHERE id = ?");
+      for (const auto& [id, embedding] : embeddings) {
+        const auto& unit = embedding.unit;
+        update.reset()
+            .bind_text(1, model_id)
+            .bind_int(2, static_cast<std::int64_t>(unit.size()))
+            .bind_blob(3, encode_floats(unit.data(), unit.size()))
+            .bind_real(4, embedding.norm)
+            .bind_int(5, id)
+            .run();
+        if (db_.changes() != 1)
+          throw Error(ErrorCode::kNotFound, "face " + std::to_string(id) + " is not in the gallery");
+      }
+      set_meta_text("embedding_model", model_id);
+      return true;
+    });
+  }
+
+  std::int64_t version() override {
+    std::lock_guard lock(mutex_);
+    SqliteStatement query(db_, "SELECT value FROM meta WHERE key = 'version'");
+    return query.step() ? query.integer(0) : 0;
+  }
+
+ private:
+  // Runs `body` in one write transaction. It returns whether it changed anything: if so the
+  // version counter is bumped in the same transaction and it commits, otherwise it rolls back.
+  // An exception rolls everything back.
+  template <typename Body>
+  void write(Body&& body) {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction transaction(db_, SqliteTransaction::Kind::kWrite);
+    if (!body()) return;
+    db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'version'");
+    transaction.commit();
+  }
+
+  // 0 for a new (or zero-byte) file. Read without a write lock, so opening an up-to-date
+  // gallery never waits for another process's writer.
+  int schema_version() {
+    SqliteStatement objects(db_, "SELECT COUNT(*), COUNT(CASE WHEN type = 'table' AND name = 'meta' THEN 1 END) "
+                                 "FROM sqlite_master");
+    objects.step();
+    if (objects.integer(1) == 0) {
+      if (objects.integer(0) > 0)
+        throw Error(ErrorCode::kCorruptStore,
+                    "gallery " + db_.path() + " is an SQLite database of another application, not a FaceID gallery");
+      return 0;
+    }
+    SqliteStatement query(db_, "SELECT value, typeof(value) FROM meta WHERE key = 'schema_version'");
+    if (!query.step() || query.text(1) != "integer" || query.integer(0) < 1)
+      throw Error(ErrorCode::kCorruptStore, "gallery " + db_.path() + " has no valid schema version");
+    const std::int64_t version = query.integer(0);
+    if (version > kSqliteSchemaVersion)
+      throw Error(ErrorCode::kCorruptStore, "gallery " + db_.path() + " was written by a newer FaceID (schema " +
+                                                std::to_string(version) + "; this build reads up to schema " +
+                                                std::to_string(kSqliteSchemaVersion) + "): upgrade FaceID");
+    return static_cast<int>(version);
+  }
+
+  // Applies the missing migrations in order, all in one transaction. The version is read
+  // again under the write lock: another process may have migrated the file meanwhile.
+  void migrate() {
+    write([&] {
+      const int from = schema_version();
+      for (int version = from; version < kSqliteSchemaVersion; ++version) db_.exec(kMigrations[version]);
+      if (from == kSqliteSchemaVersion) return false;
+      SqliteStatement(db_, "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', ?)")
+          .bind_int(1, kSqliteSchemaVersion)
+          .run();
+      return true;
+    });
+  }
+
+  std::string meta_text(const char* key) {
+    SqliteStatement query(db_, "SELECT value FROM meta WHERE key = ?");
+    query.bind_text(1, key);
+    return query.step() ? query.text(0) : std::string();
+  }
+
+  void set_meta_text(const char* key, const std::string& value) {
+    SqliteStatement(db_, "UPDATE meta SET value = ? WHERE key = ?").bind_text(1, value).bind_text(2, key).run();
+  }
+
+  std::optional<std::int64_t> person_id(const std::string& name) {
+    SqliteStatement query(db_, "SELECT id FROM people WHERE name = ?");
+    query.bind_text(1, name);
+    if (!query.step()) return std::nullopt;
+    return query.integer(0);
+  }
+
+  std::int64_t find_or_create_person(const std::string& name) {
+    if (const auto id = person_id(name)) return *id;
+    SqliteStatement(db_, "INSERT INTO people(name) VALUES (?)").bind_text(1, name).run();
+    return db_.last_insert_id();
+  }
+
+  std::optional<std::string> content_owner(const std::string& content_sha256) {
+    SqliteStatement query(db_,
+                          "SELECT p.name FROM faces f JOIN people p ON p.id = f.person_id WHERE f.content_sha256 = ?");
+    query.bind_text(1, content_sha256);
+    if (!query.step()) return std::nullopt;
+    return query.text(0);
+  }
+
+  std::int64_t face_count() {
+    SqliteStatement query(db_, "SELECT COUNT(*) FROM faces");
+    query.step();
+    return query.integer(0);
+  }
+
+  // The model a batch is stored under; binds an unbound gallery to it. kModelMismatch when the
+  // batch's model or dimension differs from what the gallery holds.
+  std::string bind_for_batch(const std::string& batch_model, std::size_t dim) {
+    const std::string bound = meta_text("embedding_model");
+    const std::string model = batch_model.empty() ? bound : batch_model;
+    if (model.empty()) throw Error(ErrorCode::kBadRequest, "the faces carry no model id and the gallery has none");
+    if (!bound.empty() && model != bound)
+      throw Error(ErrorCode::kModelMismatch, "faces of model " + model + " cannot join a gallery of model " +
+                                                 bound + "; run `faceid reindex` first");
+    if (bound.empty()) set_meta_text("embedding_model", model);
+    SqliteStatement stored(db_, "SELECT dim FROM faces LIMIT 1");
+    if (stored.step() && static_cast<std::size_t>(stored.integer(0)) != dim)
+      throw Error(ErrorCode::kModelMismatch, "the gallery holds " + std::to_string(stored.integer(0)) +
+                                                 "-d embeddings, not " + std::to_string(dim) + "-d ones");
+    return model;
+  }
+
+  // A gallery without faces holds no vectors of any model: it may be bound afresh.
+  void unbind_model_when_empty() {
+    if (face_count() == 0) set_meta_text("embedding_model", "");
+  }
+
+  std::int64_t insert_face(std::int64_t person_id, const std::string& model, const FaceRecord& face) {
+    const auto& unit = face.embedding.unit;
+    const auto& d = face.detection;
+    SqliteStatement(db_,
+                    "INSERT INTO faces(person_id, model_id, dim, embedding, norm, content_sha256, source, box_x, "
+                    "box_y, box_w, box_h, det_score, landmarks) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind_int(1, person_id)
+        .bind_text(2, model)
+        .bind_int(3, static_cast<std::int64_t>(unit.size()))
+        .bind_blob(4, encode_floats(unit.data(), unit.size()))
+        .bind_real(5, face.embedding.norm)
+        .bind_text(6, face.content_sha256)
+        .bind_text(7, face.source)
+        .bind_real(8, d.box.x)
+        .bind_real(9, d.box.y)
+        .bind_real(10, d.box.width)
+        .bind_real(11, d.box.height)
+        .bind_real(12, d.score)
+        .bind_blob(13, encode_landmarks(d.landmarks))
+        .run();
+    const std::int64_t id = db_.last_insert_id();
+    if (!face.crop_jpeg.empty())
+      SqliteStatement(db_, "INSERT INTO face_crops(face_id, jpeg) VALUES (?, ?)")
+          .bind_int(1, id)
+          .bind_blob(2, face.crop_jpeg)
+          .run();
+    return id;
+  }
+
+  std::vector<FaceRecord> select_faces(bool with_crops, const char* where, const std::int64_t* person_id) {
+    SqliteStatement query(db_, std::string("SELECT ") + kFaceColumns + (with_crops ? ", c.jpeg" : "") +
+                                   " FROM faces f JOIN people p ON p.id = f.person_id" +
+                                   (with_crops ? " LEFT JOIN face_crops c ON c.face_id = f.id" : "") + where +
+                                   " ORDER BY f.id");
+    if (person_id) query.bind_int(1, *person_id);
+    std::vector<FaceRecord> faces;
+    while (query.step()) faces.push_back(read_face(query, with_crops));
+    return faces;
+  }
+
+  std::mutex mutex_;  // one connection, one caller at a time
+  SqliteDb db_;
+};
+
+}  // namespace
+
+std::unique_ptr<GalleryStore> open_sqlite_store(const std::string& path, const SqliteStoreOptions& options) {
+  std::error_code ec;
+  const fs::path folder = fs::path(path).parent_path();
+  if (!folder.empty() && !fs::is_directory(folder, ec)) {
+    fs::create_directories(folder, ec);
+    if (ec) throw Error(ErrorCode::kIo, "cannot create the gallery folder " + folder.string() + ": " + ec.message());
+  }
+  if (fs::is_directory(path, ec)) throw Error(ErrorCode::kIo, "gallery " + path + " is a folder, not a file");
+  return std::make_unique<SqliteStore>(path, options);
+}
+
+}  // namespace faceid

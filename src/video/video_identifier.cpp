@@ -1,0 +1,279 @@
+// VideoIdentifier: detector every k frames, tracker in between, recognition when a
+// track appears / every N frames / when its face gets better, identity by vote.
+#include "faceid/video.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+#include <map>
+#include <optional>
+#include <utility>
+
+#include <opencv2/imgproc.hpp>
+
+#include "faceid/error.hpp"
+#include "frame_input.hpp"
+
+namespace faceid {
+namespace {
+
+struct Vote {
+  std::string person;  // "" = unknown
+  float score = 0.f;
+};
+
+// What the vote says, or nothing when no label has enough support yet.
+struct Decision {
+  std::string person;
+  float mean_score = 0.f;
+  int votes = 0;
+};
+
+std::optional<Decision> decide(const std::deque<Vote>& votes, const VideoOptions& options,
+                               const std::optional<std::string>& current) {
+  std::map<std::string, std::pair<int, float>> tally;  // person -> count, score sum
+  for (const auto& vote : votes) {
+    auto& [count, sum] = tally[vote.person];
+    ++count;
+    sum += vote.score;
+  }
+  const std::pair<const std::string, std::pair<int, float>>* winner = nullptr;
+  for (const auto& entry : tally) {
+    const bool more = !winner || entry.second.first > winner->second.first;
+    // A tie keeps the current identity: one bad frame must not flip a name.
+    const bool tie_for_current = winner && entry.second.first == winner->second.first && current &&
+                                 entry.first == *current;
+    if (more || tie_for_current) winner = &entry;
+  }
+  if (!winner) return std::nullopt;
+  const int count = winner->second.first;
+  if (count < options.votes_to_decide || float(count) < options.min_vote_share * float(votes.size()))
+    return std::nullopt;
+  return Decision{winner->first, winner->second.second / float(count), count};
+}
+
+struct TrackIdentity {
+  TrackedFace face;
+  std::deque<Vote> votes;
+  std::optional<std::string> decided;  // "" = decided unknown
+  std::int64_t last_recognised_frame = -1;
+  float best_recognised_quality = 0.f;
+};
+
+// Small enough to ignore noise and motion inside a shot, large enough to see the shot change.
+const cv::Size kThumbnailSize(32, 18);
+
+cv::Mat thumbnail(const cv::Mat& bgr) {
+  cv::Mat small, gray;
+  cv::resize(bgr, small, kThumbnailSize, 0, 0, cv::INTER_AREA);
+  cv::cvtColor(small, gray, cv::COLOR_BGR2GRAY);
+  return gray;
+}
+
+double milliseconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+void check_options(const VideoOptions& o) {
+  if (o.detect_every < 1 || o.recheck_every < 1 || o.vote_window < 1 || o.votes_to_decide < 1 ||
+      o.votes_to_decide > o.vote_window || o.min_vote_share < 0.f || o.min_vote_share > 1.f ||
+      o.max_recognitions_per_frame < 0 || o.scene_cut_threshold < 0.f)
+    throw Error(ErrorCode::kBadRequest,
+                "video options: detect_every, recheck_every, vote_window and votes_to_decide must be >= 1, "
+                "votes_to_decide <= vote_window, min_vote_share in [0, 1], max_recognitions_per_frame and "
+                "scene_cut_threshold >= 0");
+}
+
+}  // namespace
+
+const char* identity_state_name(IdentityState state) {
+  switch (state) {
+    case IdentityState::kPending: return "pending";
+    case IdentityState::kIdentified: return "identified";
+    case IdentityState::kUnknown: return "unknown";
+  }
+  return "pending";
+}
+
+const char* video_event_name(VideoEventType type) {
+  switch (type) {
+    case VideoEventType::kEnter: return "enter";
+    case VideoEventType::kIdentified: return "identified";
+    case VideoEventType::kLeave: return "leave";
+  }
+  return "enter";
+}
+
+struct VideoIdentifier::State {
+  const Engine& engine;
+  VideoOptions options;
+  FaceTracker tracker;
+  std::map<int, TrackIdentity> identities;  // confirmed tracks by id
+  std::vector<VideoEvent> events;
+  VideoStats stats;
+  double total_ms = 0.;
+  cv::Mat previous_thumbnail;
+
+  State(const Engine& e, const VideoOptions& o) : engine(e), options(o), tracker(o.tracking) {}
+
+  void emit(VideoEventType type, double timestamp, const TrackedFace& face) {
+    events.push_back({type, timestamp, face});
+  }
+
+  void end_tracks(const std::vector<int>& ended, double timestamp) {
+    for (int id : ended) {
+      const auto it = identities.find(id);
+      if (it == identities.end()) continue;
+      emit(VideoEventType::kLeave, timestamp, it->second.face);
+      identities.erase(it);
+    }
+  }
+
+  bool recognition_due(const TrackIdentity& identity) const {
+    const float quality = identity.face.quality;
+    if (quality < options.min_quality) return false;
+    if (!identity.decided || identity.last_recognised_frame < 0) return true;
+    return stats.frames - identity.last_recognised_frame >= options.recheck_every ||
+           quality >= identity.best_recognised_quality + options.recheck_quality_gain;
+  }
+
+  void add_vote(TrackIdentity& identity, const FaceResult& match, double timestamp) {
+    identity.votes.push_back({match.person.value_or(""), match.score});
+    while (int(identity.votes.size()) > options.vote_window) identity.votes.pop_front();
+    TrackedFace& face = identity.face;
+    ++face.recognitions;
+    const auto decision = decide(identity.votes, options, identity.decided);
+    if (!decision) return;
+    face.score = decision->mean_score;
+    face.votes = decision->votes;
+    if (identity.decided == decision->person) return;
+    identity.decided = decision->person;
+    face.person = decision->person;
+    face.state = decision->person.empty() ? IdentityState::kUnknown : IdentityState::kIdentified;
+    emit(VideoEventType::kIdentified, timestamp, face);
+  }
+
+  // Embeds and matches the detected faces that are due, pending tracks first.
+  void recognise(const cv::Mat& frame, const std::vector<Track>& tracks, double timestamp) {
+    struct Due {
+      TrackIdentity* identity;
+      Detection detection;
+    };
+    std::vector<Due> due;
+    for (const auto& track : tracks) {
+      if (!track.confirmed || !track.detected) continue;
+      TrackIdentity& identity = identities.at(track.id);
+      if (recognition_due(identity)) due.push_back({&identity, track.detection});
+    }
+    std::stable_sort(due.begin(), due.end(), [](const Due& a, const Due& b) {
+      return std::make_pair(a.identity->decided.has_value(), a.identity->last_recognised_frame) <
+             std::make_pair(b.identity->decided.has_value(), b.identity->last_recognised_frame);
+    });
+    if (options.max_recognitions_per_frame > 0 && int(due.size()) > options.max_recognitions_per_frame)
+      due.resize(options.max_recognitions_per_frame);
+    if (due.empty()) return;
+
+    std::vector<Detection> faces;
+    for (const auto& d : due) faces.push_back(d.detection);
+    const auto embeddings = engine.embed(frame, faces);
+    for (std::size_t i = 0; i < due.size(); ++i) {
+      TrackIdentity& identity = *due[i].identity;
+      identity.last_recognised_frame = stats.frames;
+      identity.best_recognised_quality = std::max(identity.best_recognised_quality, identity.face.quality);
+      add_vote(identity, engine.match(embeddings[i], 1), timestamp);
+      ++stats.recognitions;
+    }
+  }
+
+  bool scene_cut(const cv::Mat& frame) {
+    if (options.scene_cut_threshold <= 0.f) return false;
+    cv::Mat current = thumbnail(frame);
+    bool cut = false;
+    if (!previous_thumbnail.empty()) {
+      cv::Mat difference;
+      cv::absdiff(current, previous_thumbnail, difference);
+      std::vector<std::uint8_t> cells(difference.begin<std::uint8_t>(), difference.end<std::uint8_t>());
+      const auto middle = cells.begin() + std::ptrdiff_t(cells.size() / 2);
+      std::nth_element(cells.begin(), middle, cells.end());
+      cut = float(*middle) > options.scene_cut_threshold;
+    }
+    previous_thumbnail = std::move(current);
+    return cut;
+  }
+
+  std::vector<TrackedFace> process(const cv::Mat& frame, double timestamp) {
+    const auto started = std::chrono::steady_clock::now();
+    bool run_detector = stats.frames % options.detect_every == 0;
+    if (scene_cut(frame)) {
+      tracker.clear();
+      end_tracks(tracker.ended(), timestamp);
+      ++stats.scene_cuts;
+      run_detector = true;  // the new shot's faces, now
+    }
+    if (run_detector) {
+      tracker.update(engine.detect(frame));
+      ++stats.detector_runs;
+    } else {
+      tracker.predict();
+    }
+    end_tracks(tracker.ended(), timestamp);
+
+    for (const auto& track : tracker.tracks()) {
+      if (!track.confirmed) continue;
+      auto [it, born] = identities.try_emplace(track.id);
+      TrackedFace& face = it->second.face;
+      face.track_id = track.id;
+      face.detection = track.detection;
+      face.detected = track.detected;
+      if (track.detected) face.quality = face_quality(frame, track.detection, options.quality).score;
+      if (born) {
+        face.first_seen = timestamp;
+        ++stats.tracks;
+        emit(VideoEventType::kEnter, timestamp, face);
+      }
+    }
+    if (run_detector) recognise(frame, tracker.tracks(), timestamp);
+
+    std::vector<TrackedFace> in_view;
+    for (const auto& track : tracker.tracks())
+      if (track.confirmed) in_view.push_back(identities.at(track.id).face);
+    ++stats.frames;
+    stats.last_frame_ms = milliseconds_since(started);
+    total_ms += stats.last_frame_ms;
+    stats.mean_frame_ms = total_ms / double(stats.frames);
+    return in_view;
+  }
+};
+
+VideoIdentifier::VideoIdentifier(const Engine& engine, const VideoOptions& options) {
+  check_options(options);
+  state_ = std::make_unique<State>(engine, options);
+}
+
+VideoIdentifier::~VideoIdentifier() = default;
+
+std::vector<TrackedFace> VideoIdentifier::process(const cv::Mat& frame, double timestamp_seconds) {
+  const cv::Mat bgr = to_bgr_frame(frame);
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_->process(bgr, timestamp_seconds);
+}
+
+std::vector<VideoEvent> VideoIdentifier::take_events() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return std::exchange(state_->events, {});
+}
+
+void VideoIdentifier::finish(double timestamp_seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_->tracker.clear();
+  state_->end_tracks(state_->tracker.ended(), timestamp_seconds);
+}
+
+VideoStats VideoIdentifier::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return state_->stats;
+}
+
+const VideoOptions& VideoIdentifier::options() const { return state_->options; }
+
+}  // namespace faceid

@@ -1,0 +1,307 @@
+// Evaluation protocols: hand-computed small cases, parsers, and one real end-to-end run.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "faceid/engine.hpp"
+#include "faceid/error.hpp"
+#include "faceid/metric.hpp"
+#include "faceid/eval.hpp"
+#include "test_support.hpp"
+
+namespace faceid::eval {
+namespace {
+
+// Genuine similarities 0.9 0.8 0.4, impostors 0.7 0.3 0.2 (fold = index % 2).
+// As distances (1 - similarity) the same pairs must give the same figures.
+std::vector<ScoredPair> six_pairs(bool as_distance = false) {
+  const std::vector<std::pair<float, bool>> raw = {{0.9f, true}, {0.7f, false}, {0.8f, true},
+                                                   {0.3f, false}, {0.4f, true}, {0.2f, false}};
+  std::vector<ScoredPair> pairs;
+  for (std::size_t i = 0; i < raw.size(); ++i)
+    pairs.push_back({as_distance ? 1.f - raw[i].first : raw[i].first, raw[i].second, int(i % 2), false});
+  return pairs;
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = test::temp_dir("eval") + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(EvalRoc, CurveAucAndEerMatchHandComputedValues) {
+  const auto roc = roc_curve(six_pairs(), true);
+  ASSERT_EQ(roc.size(), 7u);  // the strictest point plus one per distinct score
+  EXPECT_DOUBLE_EQ(roc[3].far, 1.0 / 3);
+  EXPECT_DOUBLE_EQ(roc[3].tar, 2.0 / 3);
+  EXPECT_NEAR(roc[3].threshold, 0.7, 1e-6);
+  // Mann-Whitney: 8 of the 9 genuine/impostor pairs are ordered right.
+  EXPECT_NEAR(roc_auc(roc), 8.0 / 9, 1e-12);
+  const auto eer = equal_error_rate(roc);
+  EXPECT_NEAR(eer.rate, 1.0 / 3, 1e-12);
+  EXPECT_NEAR(eer.threshold, 0.7, 1e-6);
+}
+
+TEST(EvalRoc, DistancesGiveTheSameCurveAsSimilarities) {
+  EXPECT_NEAR(roc_auc(roc_curve(six_pairs(true), false)), 8.0 / 9, 1e-12);
+  EXPECT_NEAR(equal_error_rate(roc_curve(six_pairs(true), false)).threshold, 0.3, 1e-6);
+}
+
+TEST(EvalRoc, FailedPairsAreNeverAccepted) {
+  auto pairs = six_pairs();
+  pairs[0].failed = true;  // the best genuine pair lost its face
+  const auto roc = roc_curve(pairs, true);
+  EXPECT_DOUBLE_EQ(roc.back().far, 1.0);
+  EXPECT_DOUBLE_EQ(roc.back().tar, 2.0 / 3);
+  // 0.8 beats all 3 impostors, 0.4 beats 2, the failed pair none: 5 of 9.
+  EXPECT_NEAR(roc_auc(roc), 5.0 / 9, 1e-12);
+}
+
+TEST(EvalRoc, OneClassOnlyIsABadRequest) {
+  std::vector<ScoredPair> pairs = {{0.5f, true, 0, false}};
+  EXPECT_THROW(roc_curve(pairs, true), Error);
+}
+
+TEST(EvalTarAtFar, PicksTheMostLenientThresholdWithinTheTarget) {
+  const auto third = tar_at_far(six_pairs(), true, 1.0 / 3);
+  EXPECT_NEAR(third.threshold, 0.3, 1e-6);  // one impostor (0.7) may pass
+  EXPECT_DOUBLE_EQ(third.rate, 1.0);
+  EXPECT_DOUBLE_EQ(third.achieved, 1.0 / 3);
+  EXPECT_TRUE(third.resolvable);
+
+  const auto tenth = tar_at_far(six_pairs(), true, 0.1);
+  EXPECT_NEAR(tenth.threshold, 0.7, 1e-6);  // no impostor may pass
+  EXPECT_DOUBLE_EQ(tenth.rate, 2.0 / 3);
+  EXPECT_DOUBLE_EQ(tenth.achieved, 0.0);
+  EXPECT_FALSE(tenth.resolvable);  // 3 impostors cannot resolve 10%
+}
+
+TEST(EvalTarAtFar, DistanceDirection) {
+  const auto point = tar_at_far(six_pairs(true), false, 1.0 / 3);
+  EXPECT_NEAR(point.threshold, 0.7, 1e-6);
+  EXPECT_DOUBLE_EQ(point.rate, 1.0);
+}
+
+TEST(EvalAccuracy, BestThresholdTiesGoToTheStrictest) {
+  // Cuts 0.35 and 0.75 both get 5 of 6 right.
+  const auto pairs = six_pairs();
+  EXPECT_NEAR(best_accuracy_threshold(pairs, true), 0.75, 1e-6);
+  EXPECT_NEAR(accuracy_at(pairs, true, 0.75), 5.0 / 6, 1e-12);
+  EXPECT_NEAR(best_accuracy_threshold(six_pairs(true), false), 0.25, 1e-6);
+}
+
+TEST(EvalAccuracy, KFoldChoosesEachThresholdOnTheOtherFolds) {
+  // Fold 0: 0.9g 0.8g 0.4g; fold 1: 0.7i 0.3i 0.2i.
+  // Testing fold 0: trained on impostors only -> cut above 0.7 (0.7 + 1) rejects all -> 0/3.
+  // Testing fold 1: trained on genuine only -> cut below 0.4 (0.4 - 1) accepts all -> 0/3.
+  std::vector<ScoredPair> pairs = six_pairs();
+  for (auto& pair : pairs) pair.fold = pair.genuine ? 0 : 1;
+  auto result = kfold_accuracy(pairs, true);
+  ASSERT_EQ(result.folds.size(), 2u);
+  EXPECT_NEAR(result.folds[0].threshold, 1.7, 1e-6);
+  EXPECT_NEAR(result.folds[1].threshold, -0.6, 1e-6);
+  EXPECT_DOUBLE_EQ(result.mean, 0.0);
+
+  // Mixed folds: fold 0 = {0.9g, 0.3i, 0.4g}, fold 1 = {0.7i, 0.8g, 0.2i}.
+  pairs = six_pairs();
+  const int folds[] = {0, 1, 1, 0, 0, 1};
+  for (std::size_t i = 0; i < pairs.size(); ++i) pairs[i].fold = folds[i];
+  result = kfold_accuracy(pairs, true);
+  // Fold 1 trains on {0.9g 0.3i 0.4g}: cut 0.35 -> on {0.7i 0.8g 0.2i} 2 of 3.
+  // Fold 0 trains on {0.7i 0.8g 0.2i}: cut 0.75 -> on {0.9g 0.3i 0.4g} 2 of 3.
+  EXPECT_NEAR(result.folds[0].threshold, 0.75, 1e-6);
+  EXPECT_NEAR(result.folds[1].threshold, 0.35, 1e-6);
+  EXPECT_NEAR(result.mean, 2.0 / 3, 1e-12);
+  EXPECT_NEAR(result.std, 0.0, 1e-12);
+}
+
+TEST(EvalAccuracy, FailedPairsCountAsErrors) {
+  auto pairs = six_pairs();
+  pairs[1].failed = true;  // impostor 0.7: would be rejected by the 0.75 cut, but it failed
+  EXPECT_NEAR(accuracy_at(pairs, true, 0.75), 4.0 / 6, 1e-12);
+  pairs[1].failed = false;
+  std::vector<ScoredPair> one_fold = {{0.5f, true, 0, false}, {0.1f, false, 0, false}};
+  EXPECT_THROW(kfold_accuracy(one_fold, true), Error);
+}
+
+TEST(EvalAccuracy, BlockFoldsFollowPairOrder) {
+  auto pairs = six_pairs();
+  assign_block_folds(pairs, 3);
+  EXPECT_EQ(pairs[0].fold, 0);
+  EXPECT_EQ(pairs[1].fold, 0);
+  EXPECT_EQ(pairs[2].fold, 1);
+  EXPECT_EQ(pairs[5].fold, 2);
+}
+
+std::vector<SearchResult> searches() {
+  return {
+      {true, 1, 0.9f, false},   // A: right and strong
+      {true, 1, 0.6f, false},   // B: right, weaker
+      {true, 2, 0.8f, false},   // C: someone else ranked first
+      {true, 0, 0.f, true},     // D: no face found
+      {false, 0, 0.7f, false},  // unknown probes
+      {false, 0, 0.5f, false},
+      {false, 0, 0.4f, false},
+      {false, 0, 0.1f, false},
+      {false, 0, 0.f, true},
+  };
+}
+
+TEST(EvalIdentification, RankAccuracyCountsFailuresAsMisses) {
+  EXPECT_DOUBLE_EQ(rank_accuracy(searches(), 1), 2.0 / 4);
+  EXPECT_DOUBLE_EQ(rank_accuracy(searches(), 5), 3.0 / 4);
+}
+
+TEST(EvalIdentification, FnirAtFpirMatchesHandComputedValues) {
+  const auto fifth = fnir_at_fpir(searches(), true, 0.2);  // one of 5 unknowns may pass
+  EXPECT_NEAR(fifth.threshold, 0.5, 1e-6);
+  EXPECT_DOUBLE_EQ(fifth.achieved, 0.2);
+  EXPECT_DOUBLE_EQ(fifth.rate, 0.5);  // A and B are found, C and D not
+  EXPECT_TRUE(fifth.resolvable);
+
+  const auto none = fnir_at_fpir(searches(), true, 0.01);
+  EXPECT_NEAR(none.threshold, 0.7, 1e-6);
+  EXPECT_DOUBLE_EQ(none.rate, 0.75);
+  EXPECT_FALSE(none.resolvable);
+
+  const auto summary = summarize_identification(searches(), true);
+  EXPECT_EQ(summary.mated, 4);
+  EXPECT_EQ(summary.failed_non_mated, 1);
+  ASSERT_EQ(summary.fnir_at_fpir.size(), 2u);
+}
+
+TEST(EvalIdentification, GapIsLargestMinusSmallest) {
+  EXPECT_DOUBLE_EQ(max_min_gap({0.97, 0.99, 0.95}), 0.99 - 0.95);
+  EXPECT_DOUBLE_EQ(max_min_gap({}), 0.0);
+}
+
+TEST(EvalFiles, ParsesLfwPairs) {
+  const auto path = write_file("pairs.txt",
+                               "2\t1\nAbel_Pacheco\t1\t4\nAkhmed_Zakayev\t1\tAmber_Tamblyn\t2\n"
+                               "Bob\t2\t3\nCarl\t1\tDora\t12\n");
+  const auto pairs = parse_pairs_file(path);
+  ASSERT_EQ(pairs.size(), 4u);
+  EXPECT_EQ(pairs[0].path_a, "images/Abel_Pacheco/Abel_Pacheco_0001.jpg");
+  EXPECT_EQ(pairs[0].path_b, "images/Abel_Pacheco/Abel_Pacheco_0004.jpg");
+  EXPECT_TRUE(pairs[0].genuine);
+  EXPECT_FALSE(pairs[1].genuine);
+  EXPECT_EQ(pairs[1].path_b, "images/Amber_Tamblyn/Amber_Tamblyn_0002.jpg");
+  EXPECT_EQ(pairs[1].fold, 0);
+  EXPECT_EQ(pairs[2].fold, 1);
+  EXPECT_EQ(pairs[3].path_b, "images/Dora/Dora_0012.jpg");
+}
+
+TEST(EvalFiles, ParsesPathPairsWithAndWithoutFolds) {
+  auto pairs = parse_pairs_file(write_file("p.txt", "a.jpg b.jpg 1 7\nc.jpg d.jpg 0 3\ne.jpg f.jpg 1 7\n"));
+  ASSERT_EQ(pairs.size(), 3u);
+  EXPECT_EQ(pairs[0].fold, 0);
+  EXPECT_EQ(pairs[1].fold, 1);
+  EXPECT_EQ(pairs[2].fold, 0);
+  pairs = parse_pairs_file(write_file("q.txt", "# comment\na.jpg b.jpg 0\n"));
+  ASSERT_EQ(pairs.size(), 1u);
+  EXPECT_EQ(pairs[0].fold, -1);
+  EXPECT_EQ(pairs[0].line, 2);
+}
+
+void expect_bad_request_naming(const std::string& path, const std::string& where) {
+  try {
+    parse_pairs_file(path);
+    FAIL() << "no error for " << path;
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBadRequest);
+    EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
+  }
+}
+
+TEST(EvalFiles, BadPairFilesNameTheLine) {
+  expect_bad_request_naming(write_file("cols.txt", "a.jpg b.jpg 1\na.jpg 1\n"), "cols.txt:2");
+  expect_bad_request_naming(write_file("label.txt", "a.jpg b.jpg yes\n"), "label.txt:1");
+  expect_bad_request_naming(write_file("count.txt", "1\t2\nA\t1\t2\n"), "announces");
+  expect_bad_request_naming(write_file("num.txt", "1\t1\nA\tx\t2\nB\t1\tC\t1\n"), "num.txt:2");
+  expect_bad_request_naming(write_file("empty.txt", "\n\n"), "no pairs");
+  EXPECT_THROW(parse_pairs_file("/nonexistent/pairs.txt"), Error);
+}
+
+TEST(EvalFiles, IdentificationProtocol) {
+  const auto entries = parse_identification_protocol(write_file(
+      "id.tsv", "path\tidentity\trole\na.jpg\tA\tgallery\nb.jpg\tA\tprobe_known\nc.jpg\tC\tprobe_unknown\n"));
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].role, ProbeRole::kProbeKnown);
+  EXPECT_EQ(entries[2].identity, "C");
+  EXPECT_THROW(parse_identification_protocol(write_file("e.tsv", "path\tidentity\trole\n")), Error);
+  EXPECT_THROW(parse_identification_protocol(write_file("r.tsv", "path\tidentity\trole\na.jpg\tA\tboss\n")),
+               Error);
+  EXPECT_THROW(parse_identification_protocol(write_file("h.tsv", "a.jpg\tA\tgallery\n")), Error);
+}
+
+TEST(EvalFiles, GroupManifestByIdentityOrPath) {
+  const auto groups = parse_group_manifest(
+      write_file("m.tsv", "identity\tethnicity\tn_images\nAJ_Cook\twhite\t1\nLucy_Liu\teast_asian\t4\n"));
+  EXPECT_EQ(group_of(groups, "images/Lucy_Liu/Lucy_Liu_0003.jpg"), "east_asian");
+  EXPECT_EQ(group_of(groups, "images/Nobody/Nobody_0001.jpg"), "unlabeled");
+  const auto by_path = parse_group_manifest(
+      write_file("u.tsv", "path\tethnicity_utkface_label\tage\nimages/asian/1.jpg\tasian\t27\n"));
+  EXPECT_EQ(group_of(by_path, "images/asian/1.jpg"), "asian");
+  EXPECT_THROW(parse_group_manifest(write_file("bad.tsv", "identity\tage\nA\t3\n")), Error);
+}
+
+// A real run: 40 LFW dev pairs spread over the 5 folds, the default models, and the cache.
+TEST(EvalEndToEnd, LfwSubsetThroughTheEngineAndTheCache) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(lfw, "lfw_dev");
+  const auto all_pairs = parse_pairs_file(lfw + "/pairs.txt");
+  ASSERT_EQ(all_pairs.size(), 3000u);
+  std::vector<PairEntry> pairs;
+  for (std::size_t i = 0; i < 40; ++i) pairs.push_back(all_pairs[i * all_pairs.size() / 40]);
+
+  EngineConfig config;
+  config.model_dir = test::model_dir();
+  config.gallery = ":memory:";
+  config.threshold = 0.f;
+  const auto engine = Engine::open(config);
+  std::vector<std::string> paths;
+  for (const auto& pair : pairs) paths.insert(paths.end(), {lfw + "/" + pair.path_a, lfw + "/" + pair.path_b});
+  paths.push_back(lfw + "/images/No_Such_Person/No_Such_Person_0001.jpg");
+  paths.push_back(lfw + "/README.md");
+
+  RunOptions run;
+  run.cache_path = test::temp_dir("eval_cache") + "/cache.db";
+  run.progress = false;
+  const auto faces = embed_images(*engine, paths, run);
+  ASSERT_EQ(faces.size(), paths.size());
+  EXPECT_EQ(faces[faces.size() - 2].status, FaceStatus::kMissing);
+  EXPECT_EQ(faces.back().status, FaceStatus::kBadImage);
+
+  std::vector<ScoredPair> scored;
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    const ImageFace& a = faces[2 * i];
+    const ImageFace& b = faces[2 * i + 1];
+    ScoredPair pair{0.f, pairs[i].genuine, pairs[i].fold, a.status != FaceStatus::kOk || b.status != FaceStatus::kOk};
+    if (!pair.failed) pair.score = compare(a.embedding, b.embedding, Metric::kCosine);
+    scored.push_back(pair);
+  }
+  const auto summary = summarize_verification(scored, true);
+  EXPECT_EQ(summary.genuine, 20);
+  EXPECT_LE(summary.failed_genuine + summary.failed_impostor, 2);
+  ASSERT_TRUE(summary.accuracy.has_value());
+  EXPECT_EQ(summary.accuracy->folds.size(), 5u);
+  EXPECT_GE(summary.accuracy->mean, 0.85);
+  EXPECT_GE(summary.auc, 0.95);
+
+  // A second run is served from the cache and gives the same vectors.
+  const auto again = embed_images(*engine, paths, run);
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    ASSERT_EQ(again[i].status, faces[i].status) << paths[i];
+    EXPECT_EQ(again[i].embedding.unit, faces[i].embedding.unit) << paths[i];
+  }
+
+  const std::string png = test::temp_dir("eval_plots") + "/roc.png";
+  write_roc_plot(png, "ROC", {{"default", summary.roc}});
+  write_score_histogram(test::temp_dir("eval_plots") + "/hist.png", "scores", scored, 0.3);
+  EXPECT_GT(std::filesystem::file_size(png), 1000u);
+}
+
+}  // namespace
+}  // namespace faceid::eval

@@ -1,0 +1,592 @@
+// End-to-end tests of the REST server: a real server on 127.0.0.1 (any free port),
+// real HTTP clients, real face photos (crops of the installed group photos).
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "engine/embedding_codec.hpp"
+#include "faceid/engine.hpp"
+#include "faceid/error.hpp"
+#include "faceid/server.hpp"
+#include "server/http.hpp"
+#include "test_support.hpp"
+
+namespace faceid {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string sample(int n) { return test::model_dir() + "/samples/sample" + std::to_string(n) + ".jpg"; }
+
+std::string to_string(const std::vector<std::uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
+
+std::string jpeg(const cv::Mat& image, int quality = 92) {
+  std::vector<std::uint8_t> bytes;
+  cv::imencode(".jpg", image, bytes, {cv::IMWRITE_JPEG_QUALITY, quality});
+  return to_string(bytes);
+}
+
+// A photo of one face: the region around a detected face with `margin` box sizes
+// of context, shifted by `shift` pixels (each variant is a distinct file).
+std::string face_photo(const cv::Mat& photo, const Detection& face, float margin, int shift = 0) {
+  const float side = std::max(face.box.width, face.box.height) * margin;
+  const cv::Point2f centre(face.box.x + face.box.width / 2 + shift, face.box.y + face.box.height / 2);
+  cv::Rect region(cv::Point(cvRound(centre.x - side / 2), cvRound(centre.y - side / 2)),
+                  cv::Size(cvRound(side), cvRound(side)));
+  region &= cv::Rect(0, 0, photo.cols, photo.rows);
+  cv::Mat crop;
+  cv::resize(photo(region), crop, cv::Size(), 240.0 / region.width, 240.0 / region.width);
+  return jpeg(crop);
+}
+
+json parse(const httplib::Result& result) {
+  if (!result) return json{{"transport_error", httplib::to_string(result.error())}};
+  return json::parse(result->body, nullptr, false);
+}
+
+// One running server over a fresh data folder.
+class Harness {
+ public:
+  explicit Harness(const Engine& models, ServerOptions options = {})
+      : data_dir_(test::temp_dir("server")),
+        collections_(models, {data_dir_, ""}),
+        keys_(data_dir_ + "/keys.json") {
+    admin_key = keys_.create("").secret;
+    options.host = "127.0.0.1";
+    options.port = 0;
+    options.threads = 8;
+    server_ = std::make_unique<RestServer>(models, collections_, keys_, options);
+    port = server_->bind();
+    thread_ = std::thread([this] { server_->run(); });
+  }
+  ~Harness() { stop(); }
+
+  void stop() {
+    if (!thread_.joinable()) return;
+    server_->stop();
+    thread_.join();
+  }
+
+  std::unique_ptr<httplib::Client> client(const std::string& key) const {
+    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
+    c->set_read_timeout(60, 0);
+    if (!key.empty()) c->set_default_headers({{"Authorization", "Bearer " + key}});
+    return c;
+  }
+  std::unique_ptr<httplib::Client> admin() const { return client(admin_key); }
+
+  // A new collection and a key scoped to it.
+  std::string collection(const std::string& name) {
+    const auto r = admin()->Post("/v1/collections", json{{"name", name}}.dump(), "application/json");
+    EXPECT_EQ(r ? r->status : 0, 201) << (r ? r->body : "no response");
+    return keys_.create(name).secret;
+  }
+
+  ApiKeyStore& keys() { return keys_; }
+  const std::string& data_dir() const { return data_dir_; }
+
+  std::string admin_key;
+  int port = 0;
+
+ private:
+  std::string data_dir_;
+  CollectionSet collections_;
+  ApiKeyStore keys_;
+  std::unique_ptr<RestServer> server_;
+  std::thread thread_;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!test::models_installed()) return;
+    EngineConfig config;
+    config.gallery = ":memory:";
+    config.model_dir = test::model_dir();
+    models_ = Engine::open(config).release();
+    ServerOptions options;
+    options.max_body_bytes = 4u << 20;
+    options.image_limits.max_decoded_pixels = 20'000'000;
+    server_ = new Harness(*models_, options);
+    // Three different people, each as several distinct one-face photos.
+    group_ = cv::imread(sample(1));
+    auto faces = models_->detect(group_);
+    ASSERT_GE(faces.size(), 3u) << sample(1) << " should show at least three people";
+    for (int person = 0; person < 3; ++person) {
+      std::vector<std::string> photos;
+      for (int variant = 0; variant < 8; ++variant)
+        photos.push_back(face_photo(group_, faces[person], 2.0f + 0.15f * variant, variant % 3 - 1));
+      people_.push_back(photos);
+    }
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+    delete models_;
+    models_ = nullptr;
+  }
+  void SetUp() override { FACEID_REQUIRE_MODELS(); }
+
+  static httplib::Result post_json(httplib::Client& c, const std::string& path, const json& body) {
+    return c.Post(path.c_str(), body.dump(), "application/json");
+  }
+  static json image_json(const std::string& bytes) { return base64_encode(bytes.data(), bytes.size()); }
+
+  static void expect_error(const httplib::Result& r, int status, const std::string& code) {
+    ASSERT_TRUE(r) << "no response";
+    EXPECT_EQ(r->status, status) << r->body;
+    const json body = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(body.contains("error")) << r->body;
+    EXPECT_EQ(body["error"]["code"], code) << r->body;
+    EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
+  }
+
+  static inline Engine* models_ = nullptr;
+  static inline Harness* server_ = nullptr;
+  static inline cv::Mat group_;
+  static inline std::vector<std::vector<std::string>> people_;
+};
+
+TEST_F(ServerTest, HealthAndOpenApiArePublic) {
+  auto c = server_->client("");
+  const json health = parse(c->Get("/health"));
+  EXPECT_EQ(health["status"], "ok");
+  EXPECT_EQ(health["model"], models_->embedder_model_id());
+  const json spec = parse(c->Get("/openapi.json"));
+  ASSERT_TRUE(spec.contains("paths"));
+  EXPECT_TRUE(spec["paths"].contains("/v1/collections/{collection}/recognize"));
+  EXPECT_TRUE(spec["paths"].contains("/v1/verify"));
+}
+
+TEST_F(ServerTest, AuthFailuresAreRefused) {
+  const std::string key = server_->collection("auth_a");
+  server_->collection("auth_b");
+  expect_error(server_->client("")->Get("/v1/collections/auth_a/subjects"), 401, "unauthorized");
+  expect_error(server_->client("fid_0000_nope")->Get("/v1/collections/auth_a/subjects"), 401, "unauthorized");
+  expect_error(server_->client(key + "x")->Get("/v1/collections/auth_a/subjects"), 401, "unauthorized");
+  EXPECT_EQ(server_->client(key)->Get("/v1/collections/auth_a/subjects")->status, 200);
+  expect_error(server_->client(key)->Get("/v1/collections/auth_b/subjects"), 403, "forbidden");
+  expect_error(server_->client(key)->Get("/v1/collections"), 403, "forbidden");
+  expect_error(server_->client(key)->Get("/metrics"), 403, "forbidden");
+  auto by_header = server_->client("");
+  by_header->set_default_headers({{"X-API-Key", key}});
+  EXPECT_EQ(by_header->Get("/v1/collections/auth_a")->status, 200);
+
+  // Rotation invalidates the old secret at once; revocation the key.
+  std::string id;
+  for (const auto& info : server_->keys().list())
+    if (info.collection == "auth_a") id = info.id;
+  const std::string rotated = server_->keys().rotate(id).secret;
+  expect_error(server_->client(key)->Get("/v1/collections/auth_a"), 401, "unauthorized");
+  EXPECT_EQ(server_->client(rotated)->Get("/v1/collections/auth_a")->status, 200);
+  server_->keys().revoke(id);
+  expect_error(server_->client(rotated)->Get("/v1/collections/auth_a"), 401, "unauthorized");
+}
+
+TEST_F(ServerTest, KeysAreStoredHashedOnly) {
+  const auto created = server_->keys().create("hashed");
+  std::ifstream in(server_->data_dir() + "/keys.json");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text.find(created.secret), std::string::npos);
+  EXPECT_NE(text.find(created.info.id), std::string::npos);
+  EXPECT_EQ(fs::status(server_->data_dir() + "/keys.json").permissions() & fs::perms::others_read, fs::perms::none);
+  ASSERT_TRUE(server_->keys().authenticate(created.secret));
+  EXPECT_FALSE(server_->keys().authenticate(created.secret.substr(0, created.secret.size() - 1) + "0"));
+}
+
+TEST_F(ServerTest, CollectionsAreCreatedListedAndDeleted) {
+  auto admin = server_->admin();
+  server_->collection("life");
+  expect_error(post_json(*admin, "/v1/collections", {{"name", "life"}}), 409, "conflict");
+  expect_error(post_json(*admin, "/v1/collections", {{"name", "../etc"}}), 400, "bad_request");
+  expect_error(post_json(*admin, "/v1/collections", json::object()), 400, "bad_request");
+  const json list = parse(admin->Get("/v1/collections"));
+  const auto& all = list["collections"];
+  EXPECT_TRUE(std::any_of(all.begin(), all.end(), [](const json& c) { return c["name"] == "life"; }));
+  EXPECT_EQ(admin->Delete("/v1/collections/life")->status, 200);
+  expect_error(admin->Get("/v1/collections/life"), 404, "not_found");
+  expect_error(admin->Delete("/v1/collections/life"), 404, "not_found");
+  EXPECT_FALSE(fs::exists(server_->data_dir() + "/collections/life.db"));
+}
+
+TEST_F(ServerTest, SubjectsAndFacesRoundTrip) {
+  auto c = server_->client(server_->collection("people"));
+  // A subject is created with its first faces: by multipart upload or by base64 JSON.
+  expect_error(post_json(*c, "/v1/collections/people/subjects", {{"name", "ann"}}), 400, "bad_request");
+  httplib::MultipartFormDataItems form = {{"name", "ann", "", ""},
+                                          {"images", people_[0][0], "a0.jpg", "image/jpeg"},
+                                          {"images", people_[0][1], "a1.jpg", "image/jpeg"}};
+  auto added = c->Post("/v1/collections/people/subjects", form);
+  ASSERT_EQ(added->status, 201) << added->body;
+  const json multipart = json::parse(added->body);
+  EXPECT_EQ(multipart["added"], 2);
+  EXPECT_EQ(multipart["results"][0]["source"], "a0.jpg");
+  const auto base64 = post_json(*c, "/v1/collections/people/subjects",
+                                {{"name", "bob"}, {"images", {image_json(people_[1][0]), image_json(people_[1][1])}}});
+  ASSERT_EQ(base64->status, 201) << base64->body;
+  expect_error(c->Post("/v1/collections/people/subjects", form), 409, "conflict");
+  // The same photo again adds nothing.
+  form.erase(form.begin());
+  expect_error(c->Post("/v1/collections/people/subjects/ann/faces", form), 409, "conflict");
+
+  const json subjects = parse(c->Get("/v1/collections/people/subjects"));
+  ASSERT_EQ(subjects["subjects"].size(), 2u);
+  EXPECT_EQ(subjects["subjects"][0]["name"], "ann");
+  EXPECT_EQ(subjects["subjects"][0]["faces"], 2);
+
+  const json faces = parse(c->Get("/v1/collections/people/subjects/ann/faces"));
+  ASSERT_EQ(faces["faces"].size(), 2u);
+  const std::int64_t first = faces["faces"][0]["id"], second = faces["faces"][1]["id"];
+  const auto crop = c->Get(("/v1/collections/people/subjects/ann/faces/" + std::to_string(first) + "/crop").c_str());
+  ASSERT_EQ(crop->status, 200);
+  EXPECT_EQ(crop->get_header_value("Content-Type"), "image/jpeg");
+  const cv::Mat decoded = cv::imdecode(std::vector<std::uint8_t>(crop->body.begin(), crop->body.end()), cv::IMREAD_COLOR);
+  EXPECT_EQ(decoded.size(), cv::Size(112, 112));
+  // A face of another subject is not reachable through this one.
+  const std::int64_t bobs = parse(c->Get("/v1/collections/people/subjects/bob/faces"))["faces"][0]["id"];
+  expect_error(c->Delete(("/v1/collections/people/subjects/ann/faces/" + std::to_string(bobs)).c_str()), 404, "not_found");
+
+  // Rename, delete one face, delete many, delete the subject.
+  expect_error(c->Patch("/v1/collections/people/subjects/ann", json{{"name", "bob"}}.dump(), "application/json"), 409, "conflict");
+  EXPECT_EQ(c->Patch("/v1/collections/people/subjects/ann", json{{"name", "anna"}}.dump(), "application/json")->status, 200);
+  expect_error(c->Get("/v1/collections/people/subjects/ann"), 404, "not_found");
+  EXPECT_EQ(c->Delete(("/v1/collections/people/subjects/anna/faces/" + std::to_string(first)).c_str())->status, 200);
+  const json many = parse(c->Delete("/v1/collections/people/subjects/anna/faces", json{{"ids", {second, 999999}}}.dump(), "application/json"));
+  EXPECT_EQ(many["removed"], json::array({second}));
+  EXPECT_EQ(many["not_found"], json::array({999999}));
+  EXPECT_EQ(parse(c->Get("/v1/collections/people/subjects/anna"))["faces"], 0);
+  // Faces added to an emptied subject are searchable again.
+  const auto again = c->Post("/v1/collections/people/subjects/anna/faces", form);
+  ASSERT_EQ(again->status, 201) << again->body;
+  EXPECT_EQ(parse(c->Post("/v1/collections/people/recognize", people_[0][5], "image/jpeg"))["faces"][0]["subject"], "anna");
+  EXPECT_EQ(c->Delete("/v1/collections/people/subjects/anna")->status, 200);
+  expect_error(c->Get("/v1/collections/people/subjects/anna/faces"), 404, "not_found");
+}
+
+TEST_F(ServerTest, RecognizeFindsEnrolledPeopleAndRejectsStrangers) {
+  auto c = server_->client(server_->collection("rec"));
+  for (int person = 0; person < 2; ++person) {
+    json images = json::array();
+    for (int v = 0; v < 3; ++v) images.push_back(image_json(people_[person][v]));
+    const auto r = post_json(*c, "/v1/collections/rec/subjects", {{"name", "p" + std::to_string(person)}, {"images", images}});
+    ASSERT_EQ(r->status, 201) << r->body;
+  }
+  // A held-back photo of p1, as multipart, with two candidates.
+  httplib::MultipartFormDataItems form = {{"image", people_[1][6], "probe.jpg", "image/jpeg"}, {"top_k", "2", "", ""}};
+  const json found = parse(c->Post("/v1/collections/rec/recognize", form));
+  ASSERT_EQ(found["faces"].size(), 1u) << found.dump();
+  EXPECT_EQ(found["faces"][0]["subject"], "p1");
+  ASSERT_EQ(found["faces"][0]["candidates"].size(), 2u);
+  EXPECT_EQ(found["faces"][0]["candidates"][1]["subject"], "p0");
+  EXPECT_GT(found["faces"][0]["candidates"][0]["score"].get<float>(), found["faces"][0]["candidates"][1]["score"].get<float>());
+
+  // Person 2 was never enrolled: unknown at the default threshold.
+  const json stranger = parse(post_json(*c, "/v1/collections/rec/recognize", {{"image", image_json(people_[2][0])}}));
+  ASSERT_EQ(stranger["faces"].size(), 1u);
+  EXPECT_TRUE(stranger["faces"][0]["unknown"].get<bool>());
+  EXPECT_TRUE(stranger["faces"][0]["subject"].is_null());
+  // An impossible threshold makes even p1 unknown; a raw image/jpeg body works too.
+  const json strict = parse(c->Post("/v1/collections/rec/recognize?threshold=1.01", people_[1][6], "image/jpeg"));
+  EXPECT_TRUE(strict["faces"][0]["unknown"].get<bool>()) << strict.dump();
+
+  // The group photo: every face, or the largest one with limit=1, or boxes only.
+  const std::string group = jpeg(group_);
+  const json all = parse(post_json(*c, "/v1/collections/rec/recognize", {{"image", image_json(group)}}));
+  EXPECT_GE(all["faces"].size(), 3u);
+  const json one = parse(post_json(*c, "/v1/collections/rec/recognize", {{"image", image_json(group)}, {"limit", 1}}));
+  EXPECT_EQ(one["faces"].size(), 1u);
+  const json boxes = parse(post_json(*c, "/v1/collections/rec/recognize", {{"image", image_json(group)}, {"detect_only", true}}));
+  ASSERT_EQ(boxes["faces"].size(), all["faces"].size());
+  EXPECT_FALSE(boxes["faces"][0].contains("subject"));
+  EXPECT_TRUE(boxes["faces"][0].contains("detection"));
+
+  // Against one stored subject.
+  const json same = parse(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[0][7])}, {"subject", "p0"}}));
+  EXPECT_TRUE(same["same_person"].get<bool>()) << same.dump();
+  const json other = parse(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[1][7])}, {"subject", "p0"}}));
+  EXPECT_FALSE(other["same_person"].get<bool>()) << other.dump();
+  expect_error(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[0][7])}, {"subject", "nobody"}}), 404, "not_found");
+}
+
+TEST_F(ServerTest, VerifyDetectEmbedAndRecognizeByEmbedding) {
+  auto c = server_->admin();
+  const json same = parse(post_json(*c, "/v1/verify", {{"image_a", image_json(people_[2][0])}, {"image_b", image_json(people_[2][5])}}));
+  EXPECT_TRUE(same["same_person"].get<bool>()) << same.dump();
+  const json different = parse(post_json(*c, "/v1/verify", {{"image_a", image_json(people_[2][0])}, {"image_b", image_json(people_[0][0])}}));
+  EXPECT_FALSE(different["same_person"].get<bool>()) << different.dump();
+  EXPECT_EQ(different["metric"], "cosine");
+
+  const json detected = parse(post_json(*c, "/v1/detect", {{"image", image_json(jpeg(group_))}}));
+  ASSERT_GE(detected["faces"].size(), 3u);
+  EXPECT_EQ(detected["faces"][0]["landmarks"].size(), 5u);
+  EXPECT_GT(detected["faces"][0]["quality"]["score"].get<float>(), 0.f);
+  EXPECT_EQ(detected["image"]["width"], group_.cols);
+
+  const json embedded = parse(post_json(*c, "/v1/embed", {{"image", image_json(people_[2][3])}}));
+  ASSERT_EQ(embedded["faces"].size(), 1u);
+  const json vector = embedded["faces"][0]["embedding"];
+  EXPECT_EQ(vector.size(), 512u);
+  EXPECT_EQ(embedded["model"], models_->embedder_model_id());
+
+  server_->collection("vec");
+  EXPECT_EQ(post_json(*c, "/v1/collections/vec/subjects", {{"name", "carol"}, {"images", {image_json(people_[2][1])}}})->status, 201);
+  const json by_vector = parse(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}}));
+  EXPECT_EQ(by_vector["results"][0]["subject"], "carol") << by_vector.dump();
+  expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", {1.0, 2.0}}}), 400, "bad_request");
+  expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", json::array()}}), 400, "bad_request");
+  expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", {0.0, 0.0}}}), 400, "bad_request");
+  expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}, {"model", "other@1"}}), 409, "model_mismatch");
+  EXPECT_EQ(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}, {"model", embedded["model"]}})->status, 200);
+}
+
+TEST_F(ServerTest, BadInputGetsTheErrorShapeNeverA500) {
+  auto c = server_->admin();
+  server_->collection("bad");
+  const std::string recognize = "/v1/collections/bad/recognize";
+  expect_error(c->Post(recognize.c_str(), "{not json", "application/json"), 400, "bad_request");
+  expect_error(post_json(*c, recognize, json::object()), 400, "bad_request");
+  expect_error(post_json(*c, recognize, {{"image", "%%%not base64%%%"}}), 400, "bad_request");
+  expect_error(post_json(*c, recognize, {{"image", 42}}), 400, "bad_request");
+  const std::string photo = people_[0][0];
+  expect_error(post_json(*c, recognize, {{"image", image_json(photo.substr(0, 200))}}), 400, "bad_image");
+  expect_error(post_json(*c, recognize, {{"image", image_json("just some text, not an image")}}), 400, "bad_image");
+  expect_error(c->Post(recognize.c_str(), "", "image/jpeg"), 400, "bad_request");
+  expect_error(post_json(*c, recognize, {{"image", image_json(photo)}, {"threshold", "high"}}), 400, "bad_request");
+  expect_error(post_json(*c, recognize, {{"image", image_json(photo)}, {"top_k", 0}}), 400, "bad_request");
+  expect_error(c->Get("/v1/no/such/route"), 404, "not_found");
+  expect_error(c->Get("/v1/collections/missing/subjects"), 404, "not_found");
+  expect_error(c->Get("/v1/collections/bad/subjects/x/faces/notanumber/crop"), 404, "not_found");
+
+  // Over the 4 MiB body limit of this server.
+  expect_error(c->Post(recognize.c_str(), std::string(5u << 20, 'x'), "image/jpeg"), 413, "too_large");
+  // A decompression bomb: a small PNG file of 25 million pixels (the limit is 20 million).
+  std::vector<std::uint8_t> bomb;
+  cv::imencode(".png", cv::Mat(5000, 5000, CV_8UC1, cv::Scalar(0)), bomb);
+  ASSERT_LT(bomb.size(), 1u << 20);
+  expect_error(c->Post(recognize.c_str(), to_string(bomb), "image/png"), 400, "bad_image");
+
+  // A real photo without a face: nothing recognised, nothing enrolled.
+  const cv::Mat wall = group_(cv::Rect(0, group_.rows - 60, 60, 60)).clone();
+  EXPECT_EQ(parse(post_json(*c, recognize, {{"image", image_json(jpeg(wall))}}))["faces"].size(), 0u);
+  expect_error(post_json(*c, "/v1/collections/bad/subjects", {{"name", "x"}, {"images", {image_json(jpeg(wall))}}}), 422, "no_face");
+  expect_error(post_json(*c, "/v1/verify", {{"image_a", image_json(jpeg(wall))}, {"image_b", image_json(photo)}}), 422, "no_face");
+  expect_error(post_json(*c, "/v1/collections/bad/subjects", {{"name", "bad name"}}), 400, "bad_request");
+  // The server is still healthy after all that.
+  EXPECT_EQ(c->Get("/health")->status, 200);
+}
+
+TEST_F(ServerTest, MetricsReportRequestsAndGallerySize) {
+  auto c = server_->admin();
+  server_->collection("metered");
+  EXPECT_EQ(post_json(*c, "/v1/collections/metered/subjects", {{"name", "m"}, {"images", {image_json(people_[0][2])}}})->status, 201);
+  const auto r = c->Get("/metrics");
+  ASSERT_EQ(r->status, 200);
+  EXPECT_NE(r->body.find("faceid_http_requests_total{route=\"subjects\",method=\"POST\",status=\"201\"}"), std::string::npos);
+  EXPECT_NE(r->body.find("faceid_http_request_duration_seconds_bucket{route=\"subjects\",le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(r->body.find("faceid_gallery_faces{collection=\"metered\"} 1"), std::string::npos) << r->body;
+}
+
+// Writers and readers at once: afterwards the collection holds exactly the faces
+// that were added and not deleted, in memory and on disk.
+TEST_F(ServerTest, ConcurrentAddRecognizeDeleteLosesNothing) {
+  const std::string key = server_->collection("busy");
+  std::mutex mutex;
+  std::set<std::int64_t> added, deleted;
+  std::vector<std::int64_t> deletable;
+  std::atomic<bool> writers_done{false};
+  std::atomic<int> failures{0};
+
+  std::vector<std::thread> threads;
+  for (int person = 0; person < 3; ++person)
+    threads.emplace_back([&, person] {
+      auto c = server_->client(key);
+      for (int v = 0; v < 6; ++v) {
+        httplib::MultipartFormDataItems form = {{"images", people_[person][v], "p.jpg", "image/jpeg"}};
+        const auto r = c->Post(("/v1/collections/busy/subjects/s" + std::to_string(person) + "/faces").c_str(), form);
+        if (!r || r->status != 201) { ++failures; continue; }
+        const std::int64_t id = json::parse(r->body)["results"][0]["face_id"];
+        std::lock_guard lock(mutex);
+        added.insert(id);
+        if (v % 2 == 1) deletable.push_back(id);
+      }
+    });
+  threads.emplace_back([&] {
+    auto c = server_->client(key);
+    while (!writers_done) {
+      const auto r = c->Post("/v1/collections/busy/recognize", people_[1][7], "image/jpeg");
+      if (!r || r->status != 200) ++failures;
+    }
+  });
+  threads.emplace_back([&] {
+    auto c = server_->client(key);
+    for (;;) {
+      std::int64_t id = 0;
+      {
+        std::lock_guard lock(mutex);
+        if (!deletable.empty()) {
+          id = deletable.back();
+          deletable.pop_back();
+        }
+      }
+      if (id == 0) {
+        if (writers_done) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+      json ids = json::array({id});
+      bool removed = false;
+      for (int s = 0; s < 3 && !removed; ++s) {
+        const auto r = c->Delete(("/v1/collections/busy/subjects/s" + std::to_string(s) + "/faces").c_str(),
+                                 json{{"ids", ids}}.dump(), "application/json");
+        removed = r && r->status == 200 && !json::parse(r->body)["removed"].empty();
+      }
+      if (!removed) { ++failures; continue; }
+      std::lock_guard lock(mutex);
+      deleted.insert(id);
+    }
+  });
+  for (int i = 0; i < 3; ++i) threads[i].join();
+  writers_done = true;
+  for (std::size_t i = 3; i < threads.size(); ++i) threads[i].join();
+  EXPECT_EQ(failures, 0);
+  EXPECT_EQ(added.size(), 18u);
+  EXPECT_EQ(deleted.size(), 9u);
+
+  std::set<std::int64_t> expected;
+  std::set_difference(added.begin(), added.end(), deleted.begin(), deleted.end(), std::inserter(expected, expected.end()));
+  const auto listed = [&](const std::function<json(const std::string&)>& get) {
+    std::set<std::int64_t> ids;
+    for (int s = 0; s < 3; ++s)
+    for (int s = 0; s < 3; ++s) {
+      const json listing = get("s" + std::to_string(s));
+      for (const auto& f : listing["faces"]) ids.insert(f["id"].get<std::int64_t>());
+    }
+    return ids;
+  };
+  auto c = server_->client(key);
+  EXPECT_EQ(listed([&](const std::string& s) { return parse(c->Get(("/v1/collections/busy/subjects/" + s + "/faces").c_str())); }), expected);
+  EXPECT_EQ(parse(c->Get("/v1/collections/busy"))["faces"], expected.size());
+  // What is on disk agrees: a fresh store of the same file lists the same faces.
+  auto store = open_store(server_->data_dir() + "/collections/busy.db");
+  std::set<std::int64_t> on_disk;
+  for (const auto& face : store->faces(false)) on_disk.insert(face.id);
+  EXPECT_EQ(on_disk, expected);
+}
+
+// The library API without HTTP: a collection reopened from its store finds the same
+// people, and an emptied collection accepts faces again after a restart.
+TEST_F(ServerTest, CollectionsReopenFromTheirStores) {
+  const std::string dir = test::temp_dir("reopen");
+  const ImageLimits limits;
+  const auto enroll = [&](Collection& c, const std::string& subject, const std::string& photo) {
+    const auto outcomes = c.add_faces(subject, {{"photo", std::vector<std::uint8_t>(photo.begin(), photo.end())}}, limits);
+    EXPECT_EQ(outcomes.front().status, EnrollStatus::kEnrolled) << outcomes.front().message;
+    return outcomes.front().face_id.value_or(0);
+  };
+  const auto probe = [](const std::string& photo) { return cv::imdecode(std::vector<std::uint8_t>(photo.begin(), photo.end()), cv::IMREAD_COLOR); };
+  std::int64_t emptied_face = 0;
+  {
+    CollectionSet set(*models_, {dir, ""});
+    auto kept = set.create("kept");
+    enroll(*kept, "p0", people_[0][0]);
+    enroll(*kept, "p1", people_[1][0]);
+    emptied_face = enroll(*set.create("emptied"), "p2", people_[2][0]);
+    EXPECT_EQ(set.get("emptied")->remove_faces("p2", {emptied_face}), std::vector<std::int64_t>{emptied_face});
+  }
+  CollectionSet reopened(*models_, {dir, ""});
+  ASSERT_EQ(reopened.list().size(), 2u);
+  const auto kept = reopened.get("kept");
+  EXPECT_EQ(kept->face_count(), 2u);
+  const auto found = kept->recognize(probe(people_[1][4]), {});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].person.value_or("unknown"), "p1");
+  const auto emptied = reopened.get("emptied");
+  EXPECT_EQ(emptied->face_count(), 0u);
+  enroll(*emptied, "p2", people_[2][1]);
+  EXPECT_EQ(emptied->recognize(probe(people_[2][4]), {}).at(0).person.value_or("unknown"), "p2");
+  EXPECT_THROW(reopened.create("kept"), Error);
+  EXPECT_THROW(reopened.get("never"), Error);
+}
+
+TEST_F(ServerTest, StopFinishesRequestsInFlight) {
+  Harness local(*models_);
+  auto c = local.admin();
+  const std::string group = jpeg(group_);
+  std::atomic<int> status{0};
+  std::thread request([&] {
+    const auto r = c->Post("/v1/detect", group, "image/jpeg");
+    status = r ? r->status : -1;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  local.stop();
+  request.join();
+  EXPECT_EQ(status, 200);
+  EXPECT_FALSE(static_cast<bool>(local.admin()->Get("/health")));  // no longer listening
+}
+
+TEST_F(ServerTest, ServesHttpsWithCertificate) {
+  const std::string dir = test::temp_dir("tls");
+  const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout " + key +
+                              " -out " + cert + " > /dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) GTEST_SKIP() << "needs the openssl command to make a test certificate";
+  ServerOptions options;
+  options.tls_cert_file = cert;
+  options.tls_key_file = key;
+  Harness tls(*models_, options);
+  httplib::SSLClient client("127.0.0.1", tls.port);
+  client.enable_server_certificate_verification(false);
+  const auto r = client.Get("/health");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+
+  options.tls_key_file = dir + "/missing.pem";
+  CollectionSet collections(*models_, {test::temp_dir("tls_bad"), ""});
+  ApiKeyStore keys(test::temp_dir("tls_keys") + "/keys.json");
+  EXPECT_THROW({ RestServer refused(*models_, collections, keys, options); }, Error);
+}
+
+TEST(ServerKeysCli, CreateListRotateRevoke) {
+  const std::string dir = test::temp_dir("keys_cli");
+  const std::string cli = std::string(FACEID_CLI_PATH) + " keys --data-dir " + dir;
+  const auto run = [](const std::string& command) {
+    std::string output;
+    FILE* pipe = popen((command + " 2>/dev/null").c_str(), "r");
+    char buffer[512];
+    while (pipe && fgets(buffer, sizeof buffer, pipe)) output += buffer;
+    const int status = pipe ? pclose(pipe) : -1;
+    return std::make_pair(status, output);
+  };
+  const auto [created_status, created] = run(cli + " create --collection shop");
+  ASSERT_EQ(created_status, 0);
+  const json key = json::parse(created);
+  EXPECT_EQ(key["collection"], "shop");
+  ApiKeyStore store(dir + "/keys.json");
+  const auto info = store.authenticate(key["key"]);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->collection, "shop");
+  EXPECT_EQ(json::parse(run(cli + " create --admin").second)["scope"], "admin");
+  const auto [list_status, listed] = run(cli + " list");
+  EXPECT_EQ(list_status, 0);
+  EXPECT_NE(listed.find(key["id"].get<std::string>()), std::string::npos);
+  EXPECT_EQ(listed.find(key["key"].get<std::string>()), std::string::npos);  // secrets never listed
+  const json rotated = json::parse(run(cli + " rotate " + key["id"].get<std::string>()).second);
+  EXPECT_FALSE(store.authenticate(key["key"]));
+  EXPECT_TRUE(store.authenticate(rotated["key"]));
+  EXPECT_EQ(run(cli + " revoke " + key["id"].get<std::string>()).first, 0);
+  EXPECT_FALSE(store.authenticate(rotated["key"]));
+  EXPECT_NE(run(cli + " revoke " + key["id"].get<std::string>()).first, 0);
+}
+
+}  // namespace
+}  // namespace faceid

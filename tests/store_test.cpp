@@ -1,0 +1,709 @@
+// The SQLite gallery store: exact round trips, transactional writes, typed errors for bad
+// files, locks and crashes. Needs no models: embeddings and crops are opaque to the store.
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "faceid/error.hpp"
+#include "faceid/store.hpp"
+#include "storage/sqlite_store.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace faceid {
+namespace {
+
+constexpr std::size_t kDim = 8;
+
+// A face record whose every field is distinct per `seed`.
+FaceRecord make_face(const std::string& sha, int seed, const std::string& model = "model-a",
+                     std::size_t dim = kDim) {
+  FaceRecord face;
+  face.model_id = model;
+  face.content_sha256 = sha;
+  face.source = "photo-" + std::to_string(seed) + ".jpg";
+  face.embedding.unit.resize(dim);
+  double squared = 0;
+  for (std::size_t i = 0; i < dim; ++i) {
+    face.embedding.unit[i] = std::sin(0.7f * static_cast<float>(seed + 1) * static_cast<float>(i + 1)) + 0.1f;
+    squared += face.embedding.unit[i] * face.embedding.unit[i];
+  }
+  for (auto& v : face.embedding.unit) v = static_cast<float>(v / std::sqrt(squared));
+  face.embedding.norm = 17.25f + static_cast<float>(seed);
+  face.detection.box = cv::Rect2f(10.5f + seed, 20.25f, 64.f, 80.125f);
+  face.detection.score = 0.875f;
+  for (int i = 0; i < 5; ++i) face.detection.landmarks[i] = cv::Point2f(30.5f + i + seed, 40.75f + 2 * i);
+  // Every byte value, zeros included, to prove the crop is stored as raw binary.
+  for (int i = 0; i < 600; ++i) face.crop_jpeg.push_back(static_cast<std::uint8_t>((i * 7 + seed) & 0xff));
+  return face;
+}
+
+std::vector<FaceRecord> make_batch(const std::string& tag, int count, int seed = 0) {
+  std::vector<FaceRecord> faces;
+  for (int i = 0; i < count; ++i) faces.push_back(make_face(tag + "-" + std::to_string(i), seed + i));
+  return faces;
+}
+
+int total_faces(GalleryStore& store) {
+  int total = 0;
+  for (const auto& person : store.people()) total += person.face_count;
+  return total;
+}
+
+std::string gallery_path(const std::string& tag) { return test::temp_dir("store-" + tag) + "/gallery.db"; }
+
+SqliteStoreOptions short_timeout() {
+  SqliteStoreOptions options;
+  options.busy_timeout = 200ms;
+  return options;
+}
+
+// A second, plain SQLite connection: what another program (or a damaged file) looks like.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) ADD_FAILURE() << "cannot open " << path;
+  }
+  ~RawDb() { sqlite3_close(db_); }
+  void exec(const std::string& sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+      ADD_FAILURE() << sql << ": " << (message ? message : "?");
+      sqlite3_free(message);
+    }
+  }
+  std::string scalar(const std::string& sql) {
+    sqlite3_stmt* stmt = nullptr;
+    std::string value;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      const auto* text = sqlite3_column_text(stmt, 0);
+      value = text ? reinterpret_cast<const char*>(text) : "";
+    } else {
+      ADD_FAILURE() << sql << ": " << sqlite3_errmsg(db_);
+    }
+    sqlite3_finalize(stmt);
+    return value;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// Runs `call` and returns the code of the faceid::Error it throws; fails the test otherwise.
+template <typename Call>
+Error expect_error(Call&& call) {
+  try {
+    call();
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no faceid::Error thrown";
+  return Error(ErrorCode::kIo, "");
+}
+
+void expect_same_face(const FaceRecord& got, const FaceRecord& want) {
+  EXPECT_EQ(got.model_id, want.model_id);
+  EXPECT_EQ(got.content_sha256, want.content_sha256);
+  EXPECT_EQ(got.source, want.source);
+  EXPECT_EQ(got.embedding.unit, want.embedding.unit);  // bit-exact floats
+  EXPECT_EQ(got.embedding.norm, want.embedding.norm);
+  EXPECT_EQ(got.detection.box, want.detection.box);
+  EXPECT_EQ(got.detection.score, want.detection.score);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(got.detection.landmarks[i], want.detection.landmarks[i]) << "landmark " << i;
+}
+
+TEST(StoreSqlite, RoundTripsEveryFieldExactly) {
+  const std::string path = gallery_path("roundtrip");
+  auto faces = make_batch("rt", 3);
+  faces[2].crop_jpeg.clear();  // a face enrolled without keeping its crop
+  std::vector<std::int64_t> ids;
+  {
+    auto store = open_sqlite_store(path);
+    ids = store->add_faces("Ana María", faces);
+    ASSERT_EQ(ids.size(), 3u);
+    EXPECT_LT(ids[0], ids[1]);
+    EXPECT_LT(ids[1], ids[2]);
+  }
+  auto store = open_sqlite_store(path);  // what was committed, not a cache
+  EXPECT_EQ(store->model_id(), "model-a");
+  const auto with_crops = store->faces(true);
+  ASSERT_EQ(with_crops.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(with_crops[i].id, ids[i]);
+    EXPECT_EQ(with_crops[i].person, "Ana María");
+    expect_same_face(with_crops[i], faces[i]);
+    EXPECT_EQ(with_crops[i].crop_jpeg, faces[i].crop_jpeg);
+    EXPECT_EQ(with_crops[i].created_at.size(), 20u) << with_crops[i].created_at;  // 2024-01-02T03:04:05Z
+    EXPECT_EQ(with_crops[i].created_at.back(), 'Z');
+  }
+  for (const auto& face : store->faces(false)) EXPECT_TRUE(face.crop_jpeg.empty());
+  const auto of_person = store->faces_of("Ana María", true);
+  ASSERT_EQ(of_person.size(), 3u);
+  EXPECT_EQ(of_person[1].crop_jpeg, faces[1].crop_jpeg);
+
+  // The embedding column is the little-endian float32 unit vector, readable by any tool.
+  RawDb raw(path);
+  const std::string hex = raw.scalar("SELECT hex(embedding) FROM faces WHERE id = " + std::to_string(ids[0]));
+  std::uint32_t bits = 0;
+  std::memcpy(&bits, &faces[0].embedding.unit[0], 4);
+  char expected[9];
+  std::snprintf(expected, sizeof expected, "%02X%02X%02X%02X", bits & 0xff, (bits >> 8) & 0xff, (bits >> 16) & 0xff,
+                bits >> 24);
+  EXPECT_EQ(hex.substr(0, 8), expected);
+  EXPECT_EQ(hex.size(), kDim * 8);
+}
+
+TEST(StoreSqlite, CountsFacesPerPerson) {
+  auto store = open_sqlite_store(gallery_path("counts"));
+  EXPECT_TRUE(store->people().empty());
+  EXPECT_EQ(store->model_id(), "");
+  store->add_faces("bob", make_batch("b", 2));
+  store->add_faces("alice", make_batch("a", 3, 10));
+  store->add_faces("bob", make_batch("b2", 1, 20));
+  const auto people = store->people();
+  ASSERT_EQ(people.size(), 2u);
+  EXPECT_EQ(people[0].name, "alice");
+  EXPECT_EQ(people[0].face_count, 3);
+  EXPECT_EQ(people[1].name, "bob");
+  EXPECT_EQ(people[1].face_count, 3);
+  EXPECT_FALSE(people[0].created_at.empty());
+  EXPECT_TRUE(store->has_person("alice"));
+  EXPECT_FALSE(store->has_person("carol"));
+  EXPECT_EQ(store->faces_of("bob", false).size(), 3u);
+  EXPECT_EQ(expect_error([&] { store->faces_of("carol", false); }).code(), ErrorCode::kNotFound);
+}
+
+TEST(StoreSqlite, DuplicateContentIsRefusedAndAddsNothing) {
+  auto store = open_sqlite_store(gallery_path("dup"));
+  store->add_faces("alice", make_batch("x", 2));
+  const auto version = store->version();
+  EXPECT_EQ(store->find_content("x-1"), std::optional<std::string>("alice"));
+  EXPECT_EQ(store->find_content("never-seen"), std::nullopt);
+
+  // A batch of two new faces and one already stored: all refused, the owner named.
+  auto batch = make_batch("y", 2, 5);
+  batch.push_back(make_face("x-0", 9));
+  const Error taken = expect_error([&] { store->add_faces("bob", batch); });
+  EXPECT_EQ(taken.code(), ErrorCode::kConflict);
+  EXPECT_NE(std::string(taken.what()).find("alice"), std::string::npos) << taken.what();
+
+  // The same image twice in one batch.
+  const Error twice = expect_error([&] { store->add_faces("bob", {make_face("z", 1), make_face("z", 2)}); });
+  EXPECT_EQ(twice.code(), ErrorCode::kConflict);
+
+  EXPECT_EQ(total_faces(*store), 2);
+  EXPECT_FALSE(store->has_person("bob"));  // not even the person was created
+  EXPECT_EQ(store->find_content("y-0"), std::nullopt);
+  EXPECT_EQ(store->version(), version);
+}
+
+TEST(StoreSqlite, RefusesInvalidNamesAndFaces) {
+  auto store = open_sqlite_store(gallery_path("invalid"));
+  const std::string too_long(129, 'n');
+  for (const std::string& name : {std::string(), too_long, std::string("a/b"), std::string("tab\there"),
+                                  std::string("nul\0x", 5), std::string("bad\xff utf8")}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(expect_error([&] { store->add_faces(name, {make_face("n", 1)}); }).code(), ErrorCode::kBadRequest);
+  }
+  store->add_faces(std::string(128, 'n'), {make_face("ok", 1)});  // the limit itself is fine
+  store->add_faces("Zoë O'Brien-Łukasz 李", {make_face("ok2", 2)});
+
+  EXPECT_EQ(expect_error([&] { store->add_faces("p", {}); }).code(), ErrorCode::kBadRequest);
+  auto not_unit = make_face("nu", 3);
+  not_unit.embedding.unit[0] += 0.5f;
+  EXPECT_EQ(expect_error([&] { store->add_faces("p", {not_unit}); }).code(), ErrorCode::kBadRequest);
+  auto nan = make_face("nan", 4);
+  nan.embedding.unit[1] = std::nanf("");
+  EXPECT_EQ(expect_error([&] { store->add_faces("p", {nan}); }).code(), ErrorCode::kBadRequest);
+  auto no_hash = make_face("", 5);
+  EXPECT_EQ(expect_error([&] { store->add_faces("p", {no_hash}); }).code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(total_faces(*store), 2);
+}
+
+TEST(StoreSqlite, RenameAndRemoveReportMissingAndTakenNames) {
+  const std::string path = gallery_path("rename");
+  auto store = open_sqlite_store(path);
+  store->add_faces("alice", make_batch("a", 2));
+  store->add_faces("bob", make_batch("b", 1, 5));
+
+  EXPECT_EQ(expect_error([&] { store->rename_person("carol", "dave"); }).code(), ErrorCode::kNotFound);
+  EXPECT_EQ(expect_error([&] { store->rename_person("alice", "bob"); }).code(), ErrorCode::kConflict);
+  EXPECT_EQ(expect_error([&] { store->rename_person("alice", "a/b"); }).code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(expect_error([&] { store->remove_person("carol"); }).code(), ErrorCode::kNotFound);
+
+  store->rename_person("alice", "alicia");
+  EXPECT_FALSE(store->has_person("alice"));
+  EXPECT_EQ(store->faces_of("alicia", false).size(), 2u);
+  EXPECT_EQ(store->find_content("a-0"), std::optional<std::string>("alicia"));
+
+  store->remove_person("alicia");
+  EXPECT_FALSE(store->has_person("alicia"));
+  EXPECT_EQ(store->find_content("a-0"), std::nullopt);  // faces went with the person
+  EXPECT_EQ(total_faces(*store), 1);
+  EXPECT_EQ(RawDb(path).scalar("SELECT COUNT(*) FROM face_crops"), "1");  // and so did their crops
+  // The removed image may be enrolled again, under anyone.
+  store->add_faces("bob", {make_face("a-0", 0)});
+  EXPECT_EQ(store->faces_of("bob", false).size(), 2u);
+}
+
+TEST(StoreSqlite, RemoveFaceKeepsIdsUniqueAndUnbindsAnEmptyGallery) {
+  auto store = open_sqlite_store(gallery_path("remove-face"));
+  const auto ids = store->add_faces("alice", make_batch("a", 2));
+  EXPECT_TRUE(store->remove_face(ids[1]));
+  EXPECT_FALSE(store->remove_face(ids[1]));
+  EXPECT_FALSE(store->remove_face(987654));
+  // An id is never reused: another process's index may still hold the removed one.
+  const auto next = store->add_faces("alice", {make_face("c", 7)});
+  EXPECT_GT(next[0], ids[1]);
+  EXPECT_TRUE(store->remove_face(ids[0]));
+  EXPECT_TRUE(store->remove_face(next[0]));
+  ASSERT_EQ(store->people().size(), 1u);  // the person stays, with no faces
+  EXPECT_EQ(store->people()[0].face_count, 0);
+  // Without any vector the gallery holds no model, so another model may take it.
+  EXPECT_EQ(store->model_id(), "");
+  store->bind_model("model-b");
+  EXPECT_EQ(store->model_id(), "model-b");
+}
+
+TEST(StoreSqlite, ModelBindingIsEnforced) {
+  auto store = open_sqlite_store(gallery_path("model"));
+  store->bind_model("model-a");
+  store->bind_model("model-a");  // idempotent
+  EXPECT_EQ(store->model_id(), "model-a");
+  const Error rebind = expect_error([&] { store->bind_model("model-b"); });
+  EXPECT_EQ(rebind.code(), ErrorCode::kModelMismatch);
+  EXPECT_NE(std::string(rebind.what()).find("faceid reindex"), std::string::npos) << rebind.what();
+
+  store->add_faces("alice", make_batch("a", 1));
+  EXPECT_EQ(expect_error([&] { store->add_faces("bob", {make_face("b", 1, "model-b")}); }).code(),
+            ErrorCode::kModelMismatch);
+  EXPECT_EQ(expect_error([&] { store->add_faces("bob", {make_face("b", 1, "model-a", kDim * 2)}); }).code(),
+            ErrorCode::kModelMismatch);
+  EXPECT_EQ(expect_error([&] {
+              store->add_faces("bob", {make_face("b1", 1), make_face("b2", 2, "model-a", kDim * 2)});
+            }).code(),
+            ErrorCode::kModelMismatch);
+  EXPECT_EQ(expect_error([&] { store->bind_model(""); }).code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(total_faces(*store), 1);
+  // A face that does not say its model joins the bound one.
+  auto unlabelled = make_face("u", 3, "");
+  store->add_faces("bob", {unlabelled});
+  EXPECT_EQ(store->faces_of("bob", false)[0].model_id, "model-a");
+}
+
+TEST(StoreSqlite, AddFacesBindsAnUnboundGallery) {
+  auto store = open_sqlite_store(gallery_path("autobind"));
+  EXPECT_EQ(expect_error([&] { store->add_faces("p", {make_face("u", 1, "")}); }).code(), ErrorCode::kBadRequest);
+  store->add_faces("p", {make_face("m", 1, "model-z")});
+  EXPECT_EQ(store->model_id(), "model-z");
+}
+
+TEST(StoreSqlite, ReplaceEmbeddingsSwapsEveryVectorAndTheModel) {
+  auto store = open_sqlite_store(gallery_path("reindex"));
+  const auto a = store->add_faces("alice", make_batch("a", 2));
+  const auto b = store->add_faces("bob", make_batch("b", 1, 7));
+  const auto before = store->version();
+  const std::size_t new_dim = 4;
+  std::vector<std::pair<std::int64_t, Embedding>> updated;
+  for (auto id : {a[0], a[1], b[0]})
+    updated.emplace_back(id, make_face("", static_cast<int>(id) + 40, "", new_dim).embedding);
+
+  // Missing one face: the gallery changed since the caller read it.
+  auto partial = updated;
+  partial.pop_back();
+  EXPECT_EQ(expect_error([&] { store->replace_embeddings("model-b", partial); }).code(), ErrorCode::kConflict);
+  auto unknown = updated;
+  unknown.back().first = 999999;
+  EXPECT_EQ(expect_error([&] { store->replace_embeddings("model-b", unknown); }).code(), ErrorCode::kNotFound);
+  auto repeated = updated;
+  repeated.back().first = a[0];
+  EXPECT_EQ(expect_error([&] { store->replace_embeddings("model-b", repeated); }).code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(store->model_id(), "model-a");
+  EXPECT_EQ(store->faces(false)[0].embedding.unit.size(), kDim);  // the failed call left everything
+  EXPECT_EQ(store->version(), before);
+
+  store->replace_embeddings("model-b", updated);
+  EXPECT_EQ(store->model_id(), "model-b");
+  const auto faces = store->faces(true);
+  ASSERT_EQ(faces.size(), 3u);
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    EXPECT_EQ(faces[i].model_id, "model-b");
+    EXPECT_EQ(faces[i].embedding.unit, updated[i].second.unit);
+    EXPECT_EQ(faces[i].embedding.norm, updated[i].second.norm);
+    EXPECT_FALSE(faces[i].crop_jpeg.empty());  // crops are kept
+  }
+  EXPECT_EQ(store->version(), before + 1);
+  store->add_faces("carol", {make_face("c", 1, "model-b", new_dim)});
+}
+
+TEST(StoreSqlite, VersionIncreasesOnEveryWriteAndOnlyThen) {
+  const std::string path = gallery_path("version");
+  auto store = open_sqlite_store(path);
+  std::int64_t last = store->version();
+  const auto expect_bumped = [&](const char* what) {
+    const auto now = store->version();
+    EXPECT_GT(now, last) << what;
+    last = now;
+  };
+  const auto expect_unchanged = [&](const char* what) { EXPECT_EQ(store->version(), last) << what; };
+
+  store->bind_model("model-a");
+  expect_bumped("bind_model");
+  store->bind_model("model-a");
+  expect_unchanged("bind_model again");
+  const auto ids = store->add_faces("alice", make_batch("a", 2));
+  expect_bumped("add_faces");
+  store->rename_person("alice", "alicia");
+  expect_bumped("rename_person");
+  store->rename_person("alicia", "alicia");
+  expect_unchanged("rename to the same name");
+  EXPECT_TRUE(store->remove_face(ids[0]));
+  expect_bumped("remove_face");
+  EXPECT_FALSE(store->remove_face(ids[0]));
+  expect_unchanged("remove_face of a missing face");
+  store->replace_embeddings("model-a", {{ids[1], make_face("", 3).embedding}});
+  expect_bumped("replace_embeddings");
+  store->remove_person("alicia");
+  expect_bumped("remove_person");
+  store->people();
+  store->faces(true);
+  expect_unchanged("reads");
+  // Another connection (process) sees the same counter.
+  EXPECT_EQ(open_sqlite_store(path)->version(), last);
+}
+
+TEST(StoreSqlite, ThreadsShareOneStore) {
+  auto store = open_sqlite_store(gallery_path("threads"));
+  const auto start = store->version();
+  constexpr int kThreads = 4, kAdds = 15;
+  std::atomic<int> failures{0};
+  std::atomic<bool> writing{true};
+  std::thread reader([&] {
+    while (writing) {
+      try {
+        for (const auto& face : store->faces(false))
+          if (face.embedding.unit.size() != kDim) ++failures;
+        store->people();
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kAdds; ++i) {
+        try {
+          store->add_faces("person" + std::to_string(t), {make_face(std::to_string(t) + "/" + std::to_string(i), i)});
+        } catch (const std::exception&) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  writing = false;
+  reader.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(total_faces(*store), kThreads * kAdds);
+  EXPECT_EQ(store->version() - start, kThreads * kAdds);
+}
+
+TEST(StoreSqlite, TwoConnectionsInterleaveWrites) {
+  const std::string path = gallery_path("connections");
+  auto first = open_sqlite_store(path);
+  auto second = open_sqlite_store(path);
+  constexpr int kAdds = 15;
+  std::atomic<int> failures{0};
+  const auto writer = [&](GalleryStore& store, const std::string& person) {
+    for (int i = 0; i < kAdds; ++i) {
+      try {
+        store.add_faces(person, {make_face(person + std::to_string(i), i)});
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    }
+  };
+  std::thread one(writer, std::ref(*first), "one");
+  std::thread two(writer, std::ref(*second), "two");
+  one.join();
+  two.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(total_faces(*first), 2 * kAdds);
+  std::set<std::int64_t> ids;
+  for (const auto& face : second->faces(false)) ids.insert(face.id);
+  EXPECT_EQ(ids.size(), 2u * kAdds);
+}
+
+TEST(StoreOpen, MigratesANewFileToTheCurrentSchema) {
+  const std::string path = gallery_path("migrate");
+  std::int64_t version = 0;
+  {
+    auto store = open_sqlite_store(path);
+    version = store->version();
+  }
+  RawDb raw(path);
+  EXPECT_EQ(raw.scalar("SELECT value FROM meta WHERE key = 'schema_version'"), std::to_string(kSqliteSchemaVersion));
+  EXPECT_EQ(raw.scalar("SELECT value FROM meta WHERE key = 'embedding_model'"), "");
+  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'people', "
+                       "'faces', 'face_crops')"),
+            "4");
+  EXPECT_EQ(raw.scalar("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM pragma_foreign_key_check"), "0");
+  // Opening an up-to-date gallery writes nothing.
+  open_sqlite_store(path);
+  EXPECT_EQ(open_sqlite_store(path)->version(), version);
+}
+
+TEST(StoreOpen, ZeroByteFileIsANewEmptyGallery) {
+  // Documented choice: an empty file is what `touch gallery.db` makes, so it becomes a gallery.
+  const std::string path = gallery_path("zero");
+  std::ofstream(path).close();
+  ASSERT_EQ(fs::file_size(path), 0u);
+  auto store = open_sqlite_store(path);
+  store->add_faces("alice", make_batch("a", 1));
+  EXPECT_EQ(total_faces(*store), 1);
+}
+
+TEST(StoreOpen, RefusesAGalleryFromANewerSchema) {
+  const std::string path = gallery_path("newer");
+  open_sqlite_store(path)->add_faces("alice", make_batch("a", 1));
+  RawDb(path).exec("UPDATE meta SET value = 99 WHERE key = 'schema_version'");
+  const Error error = expect_error([&] { open_sqlite_store(path); });
+  EXPECT_EQ(error.code(), ErrorCode::kCorruptStore);
+  const std::string message = error.what();
+  EXPECT_NE(message.find("newer FaceID (schema 99"), std::string::npos) << message;
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  // Nothing was rewritten.
+  EXPECT_EQ(RawDb(path).scalar("SELECT value FROM meta WHERE key = 'schema_version'"), "99");
+}
+
+TEST(StoreOpen, RefusesFilesThatAreNotGalleries) {
+  const std::string dir = test::temp_dir("store-garbage");
+  // What a user might point --gallery at by mistake: an export file, a short binary.
+  const std::string text = dir + "/faces.json";
+  std::ofstream(text) << R"({"format":"faceid-embeddings","version":1,"model_id":"m","people":[]})"
+                      << std::string(400, ' ') << "\n";
+  const std::string binary = dir + "/short.db";
+  std::ofstream(binary, std::ios::binary) << std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16);
+  for (const auto& path : {text, binary}) {
+    SCOPED_TRACE(path);
+    const auto size = fs::file_size(path);
+    const Error error = expect_error([&] { open_store(path); });
+    EXPECT_EQ(error.code(), ErrorCode::kCorruptStore);
+    EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
+    EXPECT_EQ(fs::file_size(path), size);  // left as it was
+  }
+
+  // A database of another application is not taken over.
+  const std::string foreign = dir + "/other.sqlite";
+  RawDb(foreign).exec("CREATE TABLE bookmarks (url TEXT)");
+  EXPECT_EQ(expect_error([&] { open_store(foreign); }).code(), ErrorCode::kCorruptStore);
+}
+
+TEST(StoreOpen, RefusesATruncatedGallery) {
+  const std::string path = gallery_path("truncated");
+  {
+    auto store = open_sqlite_store(path);
+    for (int i = 0; i < 8; ++i) {
+      auto face = make_face("t" + std::to_string(i), i);
+      face.crop_jpeg.resize(8000, 0x5a);  // several pages per face
+      store->add_faces("alice", {face});
+    }
+  }  // the last connection folds the WAL back into the file
+  ASSERT_FALSE(fs::exists(path + "-wal"));
+  const auto size = fs::file_size(path);
+  ASSERT_GT(size, 16384u);
+  fs::resize_file(path, size / 2);
+  const Error error = expect_error([&] {
+    auto store = open_sqlite_store(path);
+    store->faces(true);
+  });
+  EXPECT_EQ(error.code(), ErrorCode::kCorruptStore);
+  EXPECT_NE(std::string(error.what()).find(path), std::string::npos) << error.what();
+}
+
+TEST(StoreOpen, UnusablePathsAreIoErrors) {
+  const std::string dir = test::temp_dir("store-io");
+  const std::string file = dir + "/plain-file";
+  std::ofstream(file) << "x";
+  EXPECT_EQ(expect_error([&] { open_store(file + "/gallery.db"); }).code(), ErrorCode::kIo);
+  EXPECT_EQ(expect_error([&] { open_store(dir); }).code(), ErrorCode::kIo);
+}
+
+TEST(StoreOpen, CreatesTheParentFolder) {
+  const std::string path = test::temp_dir("store-parent") + "/a/b/gallery.db";
+  open_store(path)->add_faces("alice", make_batch("a", 1));
+  EXPECT_TRUE(fs::is_regular_file(path));
+}
+
+TEST(StoreOpen, UriSchemes) {
+  const std::string path = gallery_path("uri");
+  open_store("sqlite:" + path)->add_faces("alice", make_batch("a", 1));
+  EXPECT_EQ(total_faces(*open_store(path)), 1);
+  EXPECT_EQ(total_faces(*open_store("sqlite://" + path)), 1);  // sqlite:///abs/path
+  const Error postgres = expect_error([&] { open_store("postgresql://user@db.example/faces"); });
+  EXPECT_EQ(postgres.code(), ErrorCode::kBadRequest);
+  EXPECT_NE(std::string(postgres.what()).find("not supported by this build"), std::string::npos);
+  EXPECT_EQ(expect_error([&] { open_store(""); }).code(), ErrorCode::kBadRequest);
+  EXPECT_EQ(expect_error([&] { open_store("sqlite:"); }).code(), ErrorCode::kBadRequest);
+}
+
+// Sets (or, with nullptr, clears) an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    set(value);
+  }
+  ~ScopedEnv() { set(old_ ? old_->c_str() : nullptr); }
+
+ private:
+  void set(const char* value) {
+    if (value) setenv(name_, value, 1);
+    else unsetenv(name_);
+  }
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
+TEST(StoreOpen, DefaultGalleryPathFollowsTheEnvironment) {
+  ScopedEnv home("HOME", "/home/tester");
+  {
+    ScopedEnv gallery("FACEID_GALLERY", "/data/my.db");
+    ScopedEnv data("XDG_DATA_HOME", "/xdg");
+    EXPECT_EQ(default_gallery_path(), "/data/my.db");
+  }
+  ScopedEnv gallery("FACEID_GALLERY", nullptr);
+  {
+    ScopedEnv data("XDG_DATA_HOME", "/xdg");
+    EXPECT_EQ(default_gallery_path(), "/xdg/faceid/gallery.db");
+  }
+  ScopedEnv data("XDG_DATA_HOME", nullptr);
+  EXPECT_EQ(default_gallery_path(), "/home/tester/.local/share/faceid/gallery.db");
+}
+
+TEST(StoreLock, WriteBlockedByAnotherWriterFailsUnavailable) {
+  const std::string path = gallery_path("lock-write");
+  auto store = open_sqlite_store(path, short_timeout());
+  store->add_faces("alice", make_batch("a", 1));
+  RawDb other(path);
+  other.exec("BEGIN IMMEDIATE; UPDATE people SET name = 'held' WHERE name = 'nobody'");
+
+  // Reads go on under WAL; the write waits for the timeout, then fails with a clear message.
+  EXPECT_EQ(total_faces(*store), 1);
+  const auto start = std::chrono::steady_clock::now();
+  const Error error = expect_error([&] { store->add_faces("bob", make_batch("b", 2, 3)); });
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(error.code(), ErrorCode::kUnavailable);
+  EXPECT_NE(std::string(error.what()).find("locked"), std::string::npos) << error.what();
+  EXPECT_GE(waited, 150ms);
+  EXPECT_LT(waited, 3s);
+
+  other.exec("ROLLBACK");
+  EXPECT_FALSE(store->has_person("bob"));
+  store->add_faces("bob", make_batch("b", 2, 3));
+  EXPECT_EQ(total_faces(*store), 3);
+}
+
+TEST(StoreLock, OpeningAnExclusivelyLockedFileFailsUnavailable) {
+  // Another program holding a rollback-journal database exclusively blocks even readers.
+  const std::string path = gallery_path("lock-open");
+  RawDb other(path);
+  other.exec("BEGIN EXCLUSIVE");
+  const auto start = std::chrono::steady_clock::now();
+  const Error error = expect_error([&] { open_sqlite_store(path, short_timeout()); });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_EQ(error.code(), ErrorCode::kUnavailable);
+  EXPECT_NE(std::string(error.what()).find("locked"), std::string::npos) << error.what();
+  other.exec("ROLLBACK");
+  open_sqlite_store(path, short_timeout());
+}
+
+// Kills the child process on scope exit, whatever the test's outcome.
+class ChildProcess {
+ public:
+  explicit ChildProcess(pid_t pid) : pid_(pid) {}
+  ~ChildProcess() {
+    if (pid_ > 0) kill_and_wait();
+  }
+  int kill_and_wait() {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = 0;
+    return status;
+  }
+
+ private:
+  pid_t pid_;
+};
+
+TEST(StoreCrash, KilledWriterLeavesOnlyWholeBatches) {
+  const std::string path = gallery_path("crash");
+  constexpr int kBatch = 5, kPeople = 3, kCommitsBeforeKill = 25;
+  const std::int64_t start = open_sqlite_store(path)->version();
+
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // The child writes batches until it is killed; it never returns into the test runner.
+    try {
+      auto store = open_sqlite_store(path);
+      for (int batch = 0; batch < 100000; ++batch) {
+        auto faces = make_batch("c" + std::to_string(batch), kBatch, batch);
+        for (auto& face : faces) face.crop_jpeg.resize(20000, 0x42);  // long writes, easy to interrupt
+        store->add_faces("person" + std::to_string(batch % kPeople), faces);
+      }
+    } catch (...) {
+      _exit(3);
+    }
+    _exit(0);
+  }
+  ChildProcess child(pid);
+  {
+    auto observer = open_sqlite_store(path);
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (observer->version() - start < kCommitsBeforeKill && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(2ms);
+    ASSERT_GE(observer->version() - start, kCommitsBeforeKill) << "the writer made no progress";
+  }
+  const int status = child.kill_and_wait();
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself, status " << status;
+
+  EXPECT_EQ(RawDb(path).scalar("PRAGMA integrity_check"), "ok");
+  auto store = open_sqlite_store(path);
+  int total = 0;
+  for (const auto& person : store->people()) {
+    EXPECT_EQ(person.face_count % kBatch, 0) << person.name << " has a half-written batch";
+    total += person.face_count;
+  }
+  EXPECT_GE(total, kCommitsBeforeKill * kBatch);
+  // The counter moved with exactly the batches that committed.
+  EXPECT_EQ(store->version() - start, total / kBatch);
+  EXPECT_EQ(RawDb(path).scalar("PRAGMA integrity_check"), "ok");
+  // And the gallery is writable again.
+  store->add_faces("after", make_batch("after", kBatch));
+  EXPECT_EQ(total_faces(*store), total + kBatch);
+}
+
+}  // namespace
+}  // namespace faceid

@@ -1,0 +1,382 @@
+// Live video on the real clip of ../shared/datasets/video_dev: identification per
+// second against annotations.tsv, enrollment capture, sources, and `faceid watch`.
+#include "faceid/video.hpp"
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "faceid/error.hpp"
+#include "faceid/metric.hpp"
+#include "test_support.hpp"
+
+namespace fs = std::filesystem;
+
+namespace faceid {
+namespace {
+
+const char* const kClip = "short_hamilton_clip.mp4";
+
+// Reference stills of video_dev/references and the gallery names they enroll as.
+const std::vector<std::pair<std::string, std::string>> kReferences = {
+    {"lin_manuel_miranda", "lin_manuel_miranda.png"},
+    {"alex_lacamoire", "alex_lacamoire.png"},
+    {"barack_obama", "barack_obama_1.jpg"},
+    {"barack_obama", "barack_obama_2.jpg"}};
+
+std::unique_ptr<Engine> engine_with_references(const std::string& video_dev, const std::string& tag) {
+  EngineConfig config;
+  config.gallery = (fs::path(test::temp_dir(tag)) / "gallery.db").string();
+  auto engine = Engine::open(config);
+  for (const auto& [person, file] : kReferences) {
+    const std::string path = (fs::path(video_dev) / "references" / file).string();
+    const auto outcome = engine->enroll(person, {{path, read_file_bytes(path, 64u << 20)}});
+    EXPECT_EQ(outcome.at(0).status, EnrollStatus::kEnrolled) << path;
+  }
+  return engine;
+}
+
+// annotations.tsv: "first-last <TAB> names; (unreferenced, ...) <TAB> note" per row.
+// Seconds whose names carry a '?' are uncertain and are left out of the scoring.
+struct Annotations {
+  std::map<int, std::set<std::string>> expected;  // second -> enrolled people in view
+  std::set<int> uncertain;
+};
+
+Annotations read_annotations(const std::string& path, const std::set<std::string>& enrolled) {
+  Annotations annotations;
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream row(line);
+    std::string span, names;
+    std::getline(row, span, '\t');
+    std::getline(row, names, '\t');
+    const auto dash = span.find('-');
+    const int first = std::stoi(span.substr(0, dash)), last = std::stoi(span.substr(dash + 1));
+    for (int second = first; second <= last; ++second) {
+      annotations.expected[second];
+      if (names.find('?') != std::string::npos) annotations.uncertain.insert(second);
+      for (const auto& person : enrolled)
+        if (names.find(person) != std::string::npos) annotations.expected[second].insert(person);
+    }
+  }
+  return annotations;
+}
+
+TEST(VideoIdentifierTest, NamesThePeopleOfTheClipPerSecond) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  auto engine = engine_with_references(video_dev, "video_identify");
+  const Annotations annotations =
+      read_annotations((fs::path(video_dev) / "annotations.tsv").string(), {"lin_manuel_miranda", "alex_lacamoire",
+                                                                           "barack_obama"});
+  ASSERT_EQ(annotations.expected.size(), 10u);
+
+  VideoIdentifier video(*engine);  // defaults: detector every 2nd frame
+  VideoSource source((fs::path(video_dev) / kClip).string());
+  std::map<int, std::set<std::string>> named;  // second -> names given to tracks in view
+  std::vector<VideoEvent> events;
+  cv::Mat frame;
+  double t = 0.;
+  while (source.read(frame, t)) {
+    std::set<int> obama_tracks;
+    for (const auto& face : video.process(frame, t)) {
+      if (face.state != IdentityState::kIdentified) continue;
+      named[int(t)].insert(face.person);
+      if (face.person == "barack_obama") obama_tracks.insert(face.track_id);
+    }
+    EXPECT_LE(obama_tracks.size(), 1u) << "two faces named Obama at t=" << t;
+    for (auto& event : video.take_events()) events.push_back(std::move(event));
+  }
+  video.finish(t);
+  for (auto& event : video.take_events()) events.push_back(std::move(event));
+
+  // Precision: a name given in second s must be annotated within one second of s (the
+  // annotations were read from one frame per second). Recall: each annotated person
+  // must be named in that very second.
+  int predicted = 0, correct = 0, expected = 0, recalled = 0;
+  for (const auto& [second, people] : annotations.expected) {
+    if (annotations.uncertain.count(second)) continue;
+    for (const auto& person : named[second]) {
+      ++predicted;
+      bool nearby = false;
+      for (int s = second - 1; s <= second + 1; ++s)
+        nearby = nearby || (annotations.expected.count(s) && annotations.expected.at(s).count(person));
+      correct += nearby ? 1 : 0;
+      if (!nearby) ADD_FAILURE() << "named " << person << " at second " << second;
+    }
+    for (const auto& person : people) {
+      ++expected;
+      recalled += named[second].count(person) ? 1 : 0;
+    }
+  }
+  const double precision = predicted ? double(correct) / predicted : 0.;
+  const double recall = expected ? double(recalled) / expected : 0.;
+  std::printf("video_dev per-second precision %.3f (%d/%d), recall %.3f (%d/%d)\n", precision, correct, predicted,
+              recall, recalled, expected);
+  RecordProperty("precision", std::to_string(precision));
+  RecordProperty("recall", std::to_string(recall));
+  EXPECT_GE(precision, 0.95);
+  EXPECT_GE(recall, 0.75);
+
+  // Events come in order per track: enter, then decisions, then exactly one leave.
+  std::map<int, std::vector<VideoEventType>> per_track;
+  for (const auto& event : events) per_track[event.face.track_id].push_back(event.type);
+  ASSERT_FALSE(per_track.empty());
+  for (const auto& [track, types] : per_track) {
+    EXPECT_EQ(types.front(), VideoEventType::kEnter) << "track " << track;
+    EXPECT_EQ(types.back(), VideoEventType::kLeave) << "track " << track;
+    EXPECT_EQ(std::count(types.begin(), types.end(), VideoEventType::kLeave), 1) << "track " << track;
+  }
+  // A new face is named within 300 ms of video time after its track appears.
+  std::map<int, double> entered;
+  int first_identifications = 0;
+  for (const auto& event : events) {
+    if (event.type == VideoEventType::kEnter) entered[event.face.track_id] = event.timestamp;
+    if (event.type == VideoEventType::kIdentified && event.face.state == IdentityState::kIdentified &&
+        entered.count(event.face.track_id)) {
+      EXPECT_LE(event.timestamp - entered[event.face.track_id], 0.3) << event.face.person;
+      entered.erase(event.face.track_id);
+      ++first_identifications;
+    }
+  }
+  EXPECT_GE(first_identifications, 2);
+}
+
+TEST(VideoIdentifierTest, RejectsBadFramesAndOptions) {
+  FACEID_REQUIRE_MODELS();
+  EngineConfig config;
+  config.gallery = (fs::path(test::temp_dir("video_bad")) / "gallery.db").string();
+  auto engine = Engine::open(config);
+  VideoOptions bad;
+  bad.detect_every = 0;
+  EXPECT_THROW(VideoIdentifier(*engine, bad), Error);
+  bad = VideoOptions{};
+  bad.votes_to_decide = bad.vote_window + 1;
+  EXPECT_THROW(VideoIdentifier(*engine, bad), Error);
+
+  VideoIdentifier video(*engine);
+  try {
+    video.process(cv::Mat(), 0.);
+    ADD_FAILURE() << "an empty frame must be rejected";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBadImage);
+  }
+  EXPECT_THROW(video.process(cv::Mat(10, 10, CV_32FC3, cv::Scalar(0)), 0.), Error);
+  // A plain dark frame: no faces, no events, and grayscale input is accepted.
+  EXPECT_TRUE(video.process(cv::Mat(240, 320, CV_8UC1, cv::Scalar(20)), 0.).empty());
+  EXPECT_TRUE(video.take_events().empty());
+  EXPECT_EQ(video.stats().frames, 1);
+}
+
+TEST(FaceCaptureTest, KeepsDistinctSharpCropsOfThePersonInView) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  auto engine = engine_with_references(video_dev, "video_capture");
+  CaptureOptions options;
+  options.count = 6;
+  options.min_count = 4;
+  options.frame_stride = 2;
+  CaptureSummary summary;
+  const auto faces = capture_faces(*engine, (fs::path(video_dev) / kClip).string(), options, &summary);
+  ASSERT_EQ(faces.size(), 6u);
+  EXPECT_GT(summary.frames_with_face, 0);
+  for (std::size_t i = 0; i < faces.size(); ++i) {
+    EXPECT_GE(faces[i].quality.score, options.min_quality);
+    if (i > 0) EXPECT_LE(faces[i].quality.score, faces[i - 1].quality.score) << "best first";
+    // Every crop shows the performer, found again by the detector on the crop alone.
+    const auto found = engine->identify(faces[i].image);
+    ASSERT_FALSE(found.empty()) << "crop " << i;
+    EXPECT_EQ(found.front().person.value_or("unknown"), "lin_manuel_miranda") << "crop " << i;
+    for (std::size_t j = 0; j < i; ++j) {
+      EXPECT_LE(compare(faces[i].embedding, faces[j].embedding, Metric::kCosine), options.max_similarity);
+      EXPECT_GE(std::abs(faces[i].timestamp - faces[j].timestamp), options.min_gap_seconds);
+    }
+  }
+}
+
+TEST(FaceCaptureTest, RefusesCrowdsAndTooFewFaces) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  EngineConfig config;
+  config.gallery = (fs::path(test::temp_dir("video_refuse")) / "gallery.db").string();
+  auto engine = Engine::open(config);
+  const std::string clip = (fs::path(video_dev) / kClip).string();
+  CaptureOptions crowded;  // the clip has several faces in about a third of its frames
+  crowded.max_crowded_share = 0.1f;
+  crowded.frame_stride = 5;
+  try {
+    capture_faces(*engine, clip, crowded);
+    ADD_FAILURE() << "must refuse: several people in view";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBadRequest);
+    EXPECT_NE(std::string(e.what()).find("more than one person"), std::string::npos) << e.what();
+  }
+  CaptureOptions demanding;
+  demanding.count = 100;
+  demanding.min_count = 100;
+  demanding.frame_stride = 5;
+  try {
+    capture_faces(*engine, clip, demanding);
+    ADD_FAILURE() << "must refuse: too few good faces";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNoFace);
+  }
+}
+
+TEST(VideoSourceTest, MissingUnreadableAndTruncatedFiles) {
+  const std::string dir = test::temp_dir("video_source");
+  try {
+    VideoSource missing(dir + "/missing.mp4");
+    ADD_FAILURE() << "a missing file must be rejected";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kNotFound);
+  }
+  const std::string text = dir + "/not_a_video.mp4";
+  std::ofstream(text) << "this is not a video\n";
+  try {
+    VideoSource unreadable(text);
+    ADD_FAILURE() << "a non-video file must be rejected";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo);
+  }
+  VideoSourceOptions bad;
+  bad.max_failed_reads = 0;
+  EXPECT_THROW(VideoSource(text, bad), Error);
+
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  const std::string clip = (fs::path(video_dev) / kClip).string();
+  auto truncate_copy = [&](const std::string& from, const std::string& to) {
+    std::ifstream in(from, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(to, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() * 6 / 10));
+  };
+  // This MP4 keeps its index at the end: cut off, it cannot be opened at all.
+  truncate_copy(clip, dir + "/truncated.mp4");
+  try {
+    VideoSource cut(dir + "/truncated.mp4");
+    ADD_FAILURE() << "an MP4 without its index must be rejected";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kIo) << e.what();
+  }
+  // An AVI is readable front to back: cut off, it plays what is there, then ends cleanly.
+  {
+    VideoSource source(clip);
+    cv::VideoWriter writer(dir + "/clip.avi", cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 30., cv::Size(640, 360));
+    ASSERT_TRUE(writer.isOpened());
+    cv::Mat frame;
+    double t = 0.;
+    for (int i = 0; i < 40 && source.read(frame, t); ++i) writer.write(frame);
+  }
+  truncate_copy(dir + "/clip.avi", dir + "/truncated.avi");
+  VideoSource source(dir + "/truncated.avi");
+  cv::Mat frame;
+  double t = 0., last = -1.;
+  int frames = 0;
+  while (source.read(frame, t)) {
+    EXPECT_GT(t, last);
+    last = t;
+    ++frames;
+  }
+  EXPECT_GT(frames, 10);
+  EXPECT_LT(frames, 40);
+  EXPECT_EQ(source.end_reason(), "end of file");
+}
+
+struct CliRun {
+  int exit_code = -1;
+  std::vector<nlohmann::json> lines;
+};
+
+CliRun run_cli(const std::string& gallery, const std::string& args) {
+  const std::string command = std::string(FACEID_CLI_PATH) + " --gallery '" + gallery + "' --model-dir '" +
+                              test::model_dir() + "' " + args + " 2>/dev/null";
+  CliRun run;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return run;
+  std::string out;
+  std::array<char, 4096> buffer{};
+  while (fgets(buffer.data(), buffer.size(), pipe)) out += buffer.data();
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) run.lines.push_back(nlohmann::json::parse(line, nullptr, false));
+  return run;
+}
+
+TEST(WatchCliTest, EmitsEventsAnnotatesAndSummarises) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  const std::string dir = test::temp_dir("watch_cli");
+  const std::string gallery = dir + "/gallery.db";
+  const std::string lin = (fs::path(video_dev) / "references" / "lin_manuel_miranda.png").string();
+  ASSERT_EQ(run_cli(gallery, "enroll --name lin_manuel_miranda '" + lin + "'").exit_code, 0);
+
+  // The on-stage part of the clip (seconds 3 to 6 are frames 90..180; 200 frames in all).
+  const std::string annotated = dir + "/annotated.mp4";
+  const CliRun run = run_cli(gallery, "watch '" + (fs::path(video_dev) / kClip).string() +
+                                          "' --max-frames 200 --no-status --annotate '" + annotated + "'");
+  ASSERT_EQ(run.exit_code, 0);
+  ASSERT_FALSE(run.lines.empty());
+  std::set<std::string> events;
+  bool lin_identified = false;
+  for (const auto& line : run.lines) {
+    ASSERT_FALSE(line.is_discarded());
+    if (!line.contains("event")) continue;
+    events.insert(line["event"].get<std::string>());
+    EXPECT_TRUE(line.contains("track") && line.contains("time") && line.contains("box"));
+    lin_identified = lin_identified || (line["event"] == "identified" && line["person"] == "lin_manuel_miranda");
+  }
+  EXPECT_TRUE(events.count("enter") && events.count("identified") && events.count("leave"));
+  EXPECT_TRUE(lin_identified);
+  const auto& summary = run.lines.back();
+  ASSERT_TRUE(summary.contains("summary"));
+  EXPECT_EQ(summary["summary"]["frames"], 200);
+  EXPECT_EQ(summary["summary"]["end"], "frame limit");
+  EXPECT_GT(fs::file_size(annotated), 10000u);
+  cv::VideoCapture written(annotated);
+  EXPECT_EQ(int(written.get(cv::CAP_PROP_FRAME_COUNT)), 200);
+
+  // A source that does not exist: a clear error, exit status 2, no hang.
+  EXPECT_EQ(run_cli(gallery, "watch '" + dir + "/missing.mp4' --no-status").exit_code, 2);
+}
+
+TEST(CaptureCliTest, SavesTheTeamLayoutWithoutOverwriting) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  const std::string dir = test::temp_dir("capture_cli");
+  const std::string clip = (fs::path(video_dev) / kClip).string();
+  const std::string args = "capture '" + clip + "' --name lin --count 3 --min-count 3 --stride 3 --out '" + dir + "'";
+  ASSERT_EQ(run_cli(dir + "/gallery.db", args).exit_code, 0);
+  ASSERT_EQ(run_cli(dir + "/gallery.db", args + " --enroll").exit_code, 0);
+  for (int k = 1; k <= 6; ++k) EXPECT_TRUE(fs::exists(fs::path(dir) / "lin" / ("lin_" + std::to_string(k) + ".jpg"))) << k;
+  EXPECT_FALSE(fs::exists(fs::path(dir) / "lin" / "lin_7.jpg"));
+  const CliRun people = run_cli(dir + "/gallery.db", "people");
+  ASSERT_EQ(people.exit_code, 0);
+  std::string listed;
+  for (const auto& line : people.lines) listed += line.dump();
+  EXPECT_NE(listed.find("\"lin\""), std::string::npos) << listed;
+
+  // Too few good faces for what was asked: refused with a reason, exit status 1, nothing saved.
+  const CliRun crowded = run_cli(dir + "/gallery.db", "capture '" + clip + "' --name crowd --stride 3 --out '" + dir +
+                                                          "' --count 100 --min-count 100");
+  EXPECT_EQ(crowded.exit_code, 1);
+  ASSERT_FALSE(crowded.lines.empty());
+  EXPECT_TRUE(crowded.lines.back()["capture"]["refused"].get<bool>());
+  EXPECT_FALSE(fs::exists(fs::path(dir) / "crowd"));
+}
+
+}  // namespace
+}  // namespace faceid
