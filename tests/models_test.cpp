@@ -75,7 +75,7 @@ TEST(Models, Sha256OfKnownInput) {
 TEST(Models, WrongHashAndMissingFileAreInvalidModels) {
   const std::string dir = test::temp_dir("models");
   std::ofstream(dir + "/fr_feature.onnx") << "not the model";
-  const ModelSpec& spec = ModelManifest::builtin().get("fr_feature");
+  const ModelSpec spec = ModelManifest::builtin().get("fr_feature");
   try {
     resolve_model_file(spec.file, spec.sha256, {dir});
     FAIL();

@@ -1,5 +1,6 @@
 #include "faceid/image.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -65,8 +66,11 @@ double limit_pixels(cv::Mat& image, std::int64_t max_pixels) {
   const std::int64_t pixels = static_cast<std::int64_t>(image.cols) * image.rows;
   if (max_pixels <= 0 || pixels <= max_pixels) return 1.0;
   const double factor = std::sqrt(static_cast<double>(max_pixels) / static_cast<double>(pixels));
+  // Round down so the result never exceeds the budget.
+  const cv::Size size(std::max(1, static_cast<int>(image.cols * factor)),
+                      std::max(1, static_cast<int>(image.rows * factor)));
   cv::Mat smaller;
-  cv::resize(image, smaller, cv::Size(), factor, factor, cv::INTER_AREA);
+  cv::resize(image, smaller, size, 0, 0, cv::INTER_AREA);
   image = smaller;
   return factor;
 }

@@ -120,7 +120,8 @@ ModelManifest ModelManifest::for_model_dir(const std::string& model_dir) {
   ModelManifest manifest = builtin();
   const fs::path local = fs::path(model_dir) / "manifest.json";
   if (fs::exists(local)) {
-    for (const auto& spec : load(local.string()).models()) manifest.upsert(spec);
+    const ModelManifest overlay = load(local.string());
+    for (const auto& spec : overlay.models()) manifest.upsert(spec);
   }
   return manifest;
 }
