@@ -4,6 +4,7 @@
 
 #include "cli.hpp"
 #include "faceid/error.hpp"
+#include "faceid/video.hpp"
 #include "output.hpp"
 
 namespace fs = std::filesystem;
@@ -15,17 +16,14 @@ struct EnrollOptions {
   std::string name;
   std::vector<std::string> paths;
   std::string from_dir;
+  std::string video;
   bool strict = false;
 };
 
 // Enrolls one person; returns how many images were skipped as unusable.
-int enroll_person(Engine& engine, const std::string& person, const std::vector<std::string>& paths,
+int enroll_person(Engine& engine, const std::string& person, const std::vector<EnrollImage>& images,
                   const EnrollOptions& options, const GlobalOptions& globals,
                   std::vector<std::vector<std::string>>& table) {
-  std::vector<EnrollImage> images;
-  for (const auto& path : paths)
-    for (const auto& file : expand_image_paths(path))
-      images.push_back({file, read_file_bytes(file, engine.config().limits.max_file_bytes)});
   if (images.empty()) throw Error(ErrorCode::kBadRequest, "no images to enroll for " + person);
   int skipped = 0, enrolled = 0;
   for (const auto& outcome : engine.enroll(person, images, options.strict)) {
@@ -45,6 +43,23 @@ int enroll_person(Engine& engine, const std::string& person, const std::vector<s
   return skipped;
 }
 
+std::vector<EnrollImage> read_images(const Engine& engine, const std::vector<std::string>& paths) {
+  std::vector<EnrollImage> images;
+  for (const auto& path : paths)
+    for (const auto& file : expand_image_paths(path))
+      images.push_back({file, read_file_bytes(file, engine.config().limits.max_file_bytes)});
+  return images;
+}
+
+// The sharpest, most varied face crops of the one person in a video.
+std::vector<EnrollImage> video_images(const Engine& engine, const std::string& video) {
+  std::vector<EnrollImage> images;
+  const auto faces = capture_faces(engine, video);
+  for (std::size_t k = 0; k < faces.size(); ++k)
+    images.push_back(captured_face_image(faces[k], video + "#" + std::to_string(k + 1)));
+  return images;
+}
+
 }  // namespace
 
 void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
@@ -55,17 +70,23 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
   cmd->add_option("--from-dir", options->from_dir,
                   "Folder with one sub-folder per person (DB/Username/Username1.jpg ...)")
       ->check(CLI::ExistingDirectory);
+  cmd->add_option("--video", options->video, "Enroll --name from the best face crops of a video or camera");
   cmd->add_flag("--strict", options->strict, "Fail (and enroll nothing) if any image has no usable face");
   cmd->callback([options, &globals, &state] {
     if (options->from_dir.empty() == options->name.empty())
       throw Error(ErrorCode::kBadRequest, "give either --name NAME PATH... or --from-dir DB/");
-    if (!options->name.empty() && options->paths.empty())
-      throw Error(ErrorCode::kBadRequest, "--name needs at least one image or folder");
+    if (!options->name.empty() && options->paths.empty() && options->video.empty())
+      throw Error(ErrorCode::kBadRequest, "--name needs images, folders or --video");
     auto engine = Engine::open(globals.engine_config());
     std::vector<std::vector<std::string>> table;
     int skipped = 0;
     if (!options->name.empty()) {
-      skipped = enroll_person(*engine, options->name, options->paths, *options, globals, table);
+      auto images = read_images(*engine, options->paths);
+      if (!options->video.empty()) {
+        auto from_video = video_images(*engine, options->video);
+        images.insert(images.end(), from_video.begin(), from_video.end());
+      }
+      skipped = enroll_person(*engine, options->name, images, *options, globals, table);
     } else {
       std::vector<fs::path> people;
       for (const auto& entry : fs::directory_iterator(options->from_dir))
@@ -73,7 +94,8 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
       std::sort(people.begin(), people.end());
       if (people.empty()) throw Error(ErrorCode::kBadRequest, options->from_dir + " has no person sub-folders");
       for (const auto& dir : people)
-        skipped += enroll_person(*engine, dir.filename().string(), {dir.string()}, *options, globals, table);
+        skipped += enroll_person(*engine, dir.filename().string(), read_images(*engine, {dir.string()}), *options,
+                                 globals, table);
     }
     if (globals.output_format() == OutputFormat::kTable)
       print_table({"PERSON", "SOURCE", "STATUS", "FACES", "NOTE"}, table);

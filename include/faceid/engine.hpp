@@ -109,7 +109,7 @@ class Engine {
   // Recomputes every embedding with this engine's embedder from the stored crops.
   ReindexReport reindex();
 
-  float threshold() const;
+  float threshold() const;  // the 1:N open-set threshold (verify() reports its own)
   Metric metric() const;
   const std::string& embedder_model_id() const;
   const EngineConfig& config() const;

@@ -31,7 +31,10 @@ struct ModelSpec {
   int output_dim = 0;        // embedders: embedding length
   std::string output;        // output blob name when not the default
   std::string landmarks;     // detectors without their own points: the landmark model to run
-  std::map<std::string, float> thresholds;  // metric name -> decision threshold
+  std::map<std::string, float> thresholds;  // metric -> 1:1 verification threshold
+  // metric -> 1:N open-set threshold. Searching many faces gives a stranger many chances
+  // to look alike, so identification needs a stricter threshold than one comparison.
+  std::map<std::string, float> identify_thresholds;
   std::string source;        // human-readable provenance
   std::string license;
 

@@ -58,8 +58,9 @@ class GalleryStore {
   virtual std::int64_t version() = 0;
 };
 
-// Opens a store by URI: a file path or "sqlite:PATH" (SQLite, created when missing).
-// Error(kCorruptStore) for a damaged, locked or newer-schema file.
+// Opens a store by URI: a file path or "sqlite:PATH" (SQLite; the file and its folder are
+// created when missing; ":memory:" keeps everything in memory). Error(kCorruptStore) for a
+// damaged or newer-schema file, Error(kUnavailable) when another process keeps it locked.
 std::unique_ptr<GalleryStore> open_store(const std::string& uri);
 
 // $FACEID_GALLERY, else $XDG_DATA_HOME/faceid/gallery.db, else ~/.local/share/faceid/gallery.db.

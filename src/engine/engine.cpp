@@ -47,6 +47,15 @@ std::string model_path(const ModelSpec& spec, const std::string& override_file,
   return path;
 }
 
+float manifest_threshold(const ModelSpec& spec, const std::map<std::string, float>& thresholds, Metric metric) {
+  const auto it = thresholds.find(metric_name(metric));
+  if (it == thresholds.end())
+    throw Error(ErrorCode::kBadRequest, std::string("the manifest has no ") + metric_name(metric) +
+                                            " threshold for " + spec.name +
+                                            ": pass one (--threshold) or run `faceid calibrate`");
+  return it->second;
+}
+
 }  // namespace
 
 struct Engine::Impl {
@@ -55,7 +64,8 @@ struct Engine::Impl {
   std::unique_ptr<FaceDetector> detector;
   std::unique_ptr<FaceEmbedder> embedder;
   std::string model_id;
-  float threshold = 0.f;
+  float threshold = 0.f;         // 1:N open-set decision
+  float verify_threshold = 0.f;  // 1:1 decision
   std::unique_ptr<GalleryStore> store;
   // Guards `index` and the store's view of it: identify() reads under a shared lock,
   // writers hold it exclusively across the store transaction and the index update,
@@ -131,17 +141,12 @@ std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
   impl->embedder = create_embedder(embedder_spec, model_path(embedder_spec, config.embedder_file, dirs),
                                    config.embedding);
   impl->model_id = impl->embedder->model_id();
-  if (config.threshold) {
-    impl->threshold = *config.threshold;
-  } else {
-    const auto it = embedder_spec.thresholds.find(metric_name(config.matching.metric));
-    if (it == embedder_spec.thresholds.end())
-      throw Error(ErrorCode::kBadRequest, std::string("the manifest has no ") +
-                                              metric_name(config.matching.metric) + " threshold for " +
-                                              embedder_spec.name +
-                                              ": pass one (--threshold) or run `faceid calibrate`");
-    impl->threshold = it->second;
-  }
+  impl->verify_threshold = config.threshold.value_or(
+      manifest_threshold(embedder_spec, embedder_spec.thresholds, config.matching.metric));
+  impl->threshold = config.threshold.value_or(
+      embedder_spec.identify_thresholds.count(metric_name(config.matching.metric))
+          ? embedder_spec.identify_thresholds.at(metric_name(config.matching.metric))
+          : impl->verify_threshold);
 
   impl->store = open_store(config.gallery);
   impl->load_index();
@@ -195,7 +200,7 @@ VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b) const {
   const Embedding eb = impl_->embed(b, {result.face_b}).front();
   result.metric = impl_->config.matching.metric;
   result.score = compare(ea, eb, result.metric);
-  result.threshold = impl_->threshold;
+  result.threshold = impl_->verify_threshold;
   result.same_person = accepts(result.metric, result.score, result.threshold);
   return result;
 }

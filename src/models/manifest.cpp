@@ -47,6 +47,8 @@ ModelSpec spec_from_json(const json& j, const std::string& origin) {
   s.landmarks = j.value("landmarks", "");
   if (j.contains("thresholds"))
     s.thresholds = j.at("thresholds").get<std::map<std::string, float>>();
+  if (j.contains("identify_thresholds"))
+    s.identify_thresholds = j.at("identify_thresholds").get<std::map<std::string, float>>();
   s.source = j.value("source", "");
   s.license = j.value("license", "");
   return s;
@@ -71,6 +73,7 @@ json spec_to_json(const ModelSpec& s) {
   put("output", s.output);
   put("landmarks", s.landmarks);
   if (!s.thresholds.empty()) j["thresholds"] = s.thresholds;
+  if (!s.identify_thresholds.empty()) j["identify_thresholds"] = s.identify_thresholds;
   put("source", s.source);
   put("license", s.license);
   return j;
