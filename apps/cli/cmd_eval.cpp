@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -447,6 +448,27 @@ std::vector<FailureNote> image_failures(const std::map<std::string, ImageFace>& 
   return notes;
 }
 
+// Embeds `paths` under every configuration of the run (one, or the grid's), handing each
+// configuration's faces to `use`. In a grid, a configuration whose models cannot be
+// opened here is skipped with a message; failed images are collected in `failures`.
+void for_each_setting(const GlobalOptions& globals, const EvalOptions& options, const std::vector<std::string>& paths,
+                      std::vector<FailureNote>& failures,
+                      const std::function<void(const EmbedSetting&, const std::map<std::string, ImageFace>&)>& use) {
+  for (const auto& setting : embed_settings(globals, options.grid)) {
+    std::unique_ptr<Engine> engine;
+    try {
+      engine = open_engine(globals, setting, options.grid.enabled);
+    } catch (const Error& e) {
+      if (!options.grid.enabled) throw;
+      std::cerr << "skipping " << setting.label() << ": " << e.what() << "\n";
+      continue;
+    }
+    const auto faces = embed_all(*engine, paths, options, globals, setting.label());
+    for (auto& note : image_failures(faces, setting.label())) failures.push_back(note);
+    use(setting, faces);
+  }
+}
+
 void add_verify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
   auto options = std::make_shared<EvalOptions>();
   auto files = std::make_shared<std::vector<std::string>>();
@@ -467,17 +489,7 @@ void add_verify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
     std::vector<VerifyResultRow> results;
     std::vector<FailureNote> failures;
     std::vector<eval::NamedRoc> curves;
-    for (const auto& setting : embed_settings(globals, options->grid)) {
-      std::unique_ptr<Engine> engine;
-      try {
-        engine = open_engine(globals, setting, options->grid.enabled);
-      } catch (const Error& e) {
-        if (!options->grid.enabled) throw;
-        std::cerr << "skipping " << setting.label() << ": " << e.what() << "\n";
-        continue;
-      }
-      const auto faces = embed_all(*engine, paths, *options, globals, setting.label());
-      for (auto& note : image_failures(faces, setting.label())) failures.push_back(note);
+    for_each_setting(globals, *options, paths, failures, [&](const EmbedSetting& setting, const auto& faces) {
       for (Metric metric : metrics) {
         VerifyResultRow row;
         row.setting = setting;
@@ -494,7 +506,7 @@ void add_verify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
                             row.summary.roc});
         results.push_back(std::move(row));
       }
-    }
+    });
     if (results.empty()) throw Error(ErrorCode::kModelInvalid, "no configuration of the grid could be loaded");
 
     const Table table = verify_table(results);
@@ -651,17 +663,7 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
 
     std::vector<IdentifyRow> results;
     std::vector<FailureNote> failures;
-    for (const auto& setting : embed_settings(globals, options->grid)) {
-      std::unique_ptr<Engine> engine;
-      try {
-        engine = open_engine(globals, setting, options->grid.enabled);
-      } catch (const Error& e) {
-        if (!options->grid.enabled) throw;
-        std::cerr << "skipping " << setting.label() << ": " << e.what() << "\n";
-        continue;
-      }
-      const auto faces = embed_all(*engine, paths, *options, globals, setting.label());
-      for (auto& note : image_failures(faces, setting.label())) failures.push_back(note);
+    for_each_setting(globals, *options, paths, failures, [&](const EmbedSetting& setting, const auto& faces) {
       int dim = 1;
       for (const auto& [path, face] : faces)
         if (face.status == eval::FaceStatus::kOk) dim = static_cast<int>(face.embedding.unit.size());
@@ -709,7 +711,7 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
           }
         }
       }
-    }
+    });
     if (results.empty()) throw Error(ErrorCode::kModelInvalid, "no configuration of the grid could be loaded");
 
     Table table;
