@@ -28,6 +28,10 @@ class SingleThreadedOpenCv {
   int previous_;
 };
 
+// Part of every cache key: bump it whenever detection, landmark or alignment code changes
+// what it produces, so a cache written by older code is never read as current.
+constexpr const char* kPipelineRevision = "r2";
+
 struct CacheKeys {
   std::string detection, embedding;
 };
@@ -39,7 +43,7 @@ CacheKeys cache_keys(const Engine& engine, const std::string& content_sha256) {
                                std::to_string(d.score_threshold) + "|" + std::to_string(d.nms_threshold) + "|" +
                                std::to_string(d.min_face_size);
   CacheKeys keys;
-  keys.detection = content_sha256 + "|" + detector;
+  keys.detection = content_sha256 + "|" + kPipelineRevision + "|" + detector;
   keys.embedding = keys.detection + "|" + engine.embedder_model_id() + (config.embedder_file.empty() ? "" : "|" + config.embedder_file) +
                    (config.align ? "|aligned" : "|cropped") + (config.embedding.flip_augment ? "|flip" : "|noflip");
   return keys;
