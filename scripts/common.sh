@@ -11,6 +11,9 @@ DEBIAN_PACKAGES=(
   libopencv-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libspdlog-dev libfmt-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   libfaiss-dev libpq-dev
+  # Python bindings: build, pip install without a package index, tests, the OpenCV example
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-pip python3-setuptools python3-wheel
+  python3-venv python3-opencv
 )
 
 install_debian_packages() {

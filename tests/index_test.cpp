@@ -1,11 +1,16 @@
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
 #include <gtest/gtest.h>
 
+#include "faceid/error.hpp"
 #include "faceid/index.hpp"
+#include "matching/exact_index.hpp"
+#include "matching/faiss_index.hpp"
 
 namespace faceid {
 namespace {
@@ -126,6 +131,41 @@ TEST(PersonIndex, EveryPolicyAndMetricMatchesTheNaiveComputation) {
   }
 }
 
+// One person owning every near candidate must not hide the others from the ranking.
+TEST(PersonIndex, MaxPolicyWidensPastAPersonWithThousandsOfFaces) {
+  std::mt19937 rng(5);
+  const int dim = 16;
+  PersonIndex index(dim);
+  const Embedding query = random_embedding(rng, dim);
+  std::int64_t id = 1;
+  for (int f = 0; f < 5000; ++f) {
+    Embedding near = query;
+    near.unit[f % dim] += 0.05f;  // all closer to the query than any random vector
+    double length = 0;
+    for (float v : near.unit) length += v * v;
+    for (auto& v : near.unit) v = static_cast<float>(v / std::sqrt(length));
+    index.add_face(id++, "crowd", near);
+  }
+  std::map<std::string, double> best;
+  for (int p = 0; p < 4; ++p) {
+    const std::string name = "person" + std::to_string(p);
+    for (int f = 0; f < 3; ++f) {
+      const Embedding e = random_embedding(rng, dim);
+      best[name] = std::max(best.count(name) ? best[name] : -2.0, naive_dot(e.unit, query.unit));
+      index.add_face(id++, name, e);
+    }
+  }
+  const auto ranked = index.rank(query, MatchOptions{}, 3);
+  ASSERT_EQ(ranked.size(), 3u);
+  EXPECT_EQ(ranked[0].person, "crowd");
+  std::vector<std::pair<double, std::string>> others;
+  for (const auto& [name, score] : best) others.push_back({score, name});
+  std::sort(others.rbegin(), others.rend());
+  EXPECT_EQ(ranked[1].person, others[0].second);
+  EXPECT_NEAR(ranked[1].score, others[0].first, 1e-4);
+  EXPECT_EQ(ranked[2].person, others[1].second);
+}
+
 TEST(PersonIndex, RemoveAndRenameUpdateTemplates) {
   std::mt19937 rng(4);
   PersonIndex index(16);
@@ -145,6 +185,208 @@ TEST(PersonIndex, RemoveAndRenameUpdateTemplates) {
   EXPECT_EQ(index.person_count(), 1u);
   EXPECT_EQ(index.face_count(), 1u);
   EXPECT_EQ(index.rank(a1, mean, 5).size(), 1u);
+}
+
+// ---- index kinds ----
+
+// Unit vectors in tight clusters around random centres: a stored vector plus a
+// little noise has that vector as its clear nearest neighbour.
+std::vector<float> clustered_units(std::mt19937& rng, int clusters, int per_cluster, int dim, float spread) {
+  std::vector<float> rows;
+  std::normal_distribution<float> normal;
+  for (int c = 0; c < clusters; ++c) {
+    const Embedding centre = random_embedding(rng, dim);
+    for (int i = 0; i < per_cluster; ++i) {
+      std::vector<float> v(dim);
+      for (int j = 0; j < dim; ++j) v[j] = centre.unit[j] + spread * normal(rng) / std::sqrt(float(dim));
+      double length = std::sqrt(naive_dot(v, v));
+      for (float x : v) rows.push_back(static_cast<float>(x / length));
+    }
+  }
+  return rows;
+}
+
+std::vector<float> nudged(std::mt19937& rng, const float* unit, int dim) {
+  std::normal_distribution<float> normal;
+  std::vector<float> v(unit, unit + dim);
+  for (float& x : v) x += 0.05f * normal(rng) / std::sqrt(float(dim));
+  const double length = std::sqrt(naive_dot(v, v));
+  for (float& x : v) x = static_cast<float>(x / length);
+  return v;
+}
+
+IndexOptions options_for(IndexKind kind) {
+  IndexOptions options;
+  options.kind = kind;
+  options.ivf_train_from = 1000;  // small test data still trains the lists
+  options.auto_hnsw_from = 1000;
+  return options;
+}
+
+class EveryIndexKind : public ::testing::TestWithParam<IndexKind> {
+ protected:
+  static constexpr int kDim = 64, kClusters = 40, kPerCluster = 50, kCount = kClusters * kPerCluster;
+  void SetUp() override {
+    rows = clustered_units(rng, kClusters, kPerCluster, kDim, 0.5f);
+    index = create_index(kDim, options_for(GetParam()));
+    std::vector<std::int64_t> ids(kCount);
+    for (int i = 0; i < kCount; ++i) ids[i] = 100 + i;
+    index->add_batch(kCount, ids.data(), rows.data());
+    for (int i = 0; i < kCount; ++i) exact.add(100 + i, &rows[i * kDim]);
+  }
+  const float* row(int i) const { return &rows[i * kDim]; }
+
+  std::mt19937 rng{7};
+  std::vector<float> rows;
+  std::unique_ptr<VectorIndex> index;
+  ExactIndex exact{kDim};
+};
+
+TEST_P(EveryIndexKind, ServesTheKindAskedFor) {
+  EXPECT_EQ(index->kind(), GetParam() == IndexKind::kAuto ? IndexKind::kHnsw : GetParam());
+  EXPECT_EQ(index->size(), std::size_t(kCount));
+  EXPECT_EQ(index->dim(), kDim);
+}
+
+TEST_P(EveryIndexKind, FindsTheExactTopOneOnClusteredData) {
+  for (int q = 0; q < 200; ++q) {
+    const auto query = nudged(rng, row(q * 7 % kCount), kDim);
+    const auto expected = exact.search(query.data(), 1);
+    const auto hits = index->search(query.data(), 5);
+    ASSERT_EQ(hits.size(), 5u);
+    EXPECT_EQ(hits[0].id, expected[0].id) << "query " << q;
+    EXPECT_NEAR(hits[0].cosine, expected[0].cosine, 0.01);  // 8-bit codes are within 1e-2
+    for (std::size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].cosine, hits[i].cosine);
+  }
+}
+
+TEST_P(EveryIndexKind, RemovesAndUpdatesWithoutRebuilding) {
+  // Every fifth vector goes: 20% of the slots, short of the HNSW compaction fraction.
+  for (int i = 0; i < kCount; i += 5) ASSERT_TRUE(index->remove(100 + i));
+  EXPECT_FALSE(index->remove(100));
+  EXPECT_EQ(index->size(), std::size_t(kCount - kCount / 5));
+  if (const auto* graph = dynamic_cast<const HnswIndex*>(index.get())) EXPECT_EQ(graph->tombstones(), kCount / 5u);
+  std::vector<float> out(kDim);
+  EXPECT_FALSE(index->reconstruct(100, out.data()));
+  for (int i = 0; i < 150; ++i) {
+    const auto hits = index->search(row(i), 1);
+    ASSERT_EQ(hits.size(), 1u);
+    if (i % 5 == 0) {
+      EXPECT_NE(hits[0].id, 100 + i) << "removed id " << 100 + i << " still found";
+    } else {
+      EXPECT_EQ(hits[0].id, 100 + i);
+    }
+  }
+  // An update: the id now stands for another vector, found there and not at the old one.
+  ASSERT_TRUE(index->remove(101));
+  index->add(101, row(0));
+  EXPECT_EQ(index->search(row(0), 1)[0].id, 101);
+  EXPECT_LT(index->search(row(1), 1)[0].cosine, 0.95f);  // its old vector is gone
+  ASSERT_TRUE(index->reconstruct(101, out.data()));
+  EXPECT_NEAR(dot_product(out.data(), row(0), kDim), 1.0, 0.01);
+  EXPECT_THROW(index->add(101, row(0)), Error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Index, EveryIndexKind,
+                         ::testing::Values(IndexKind::kExact, IndexKind::kHnsw, IndexKind::kIvfSq8, IndexKind::kAuto),
+                         [](const auto& info) {
+                           std::string name = index_kind_name(info.param);
+                           name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
+                           return name;
+                         });
+
+TEST(HnswIndex, DeletesAreTombstonesUntilTheCompactionFraction) {
+  std::mt19937 rng(8);
+  const int dim = 32, n = 400;
+  const auto rows = clustered_units(rng, 20, n / 20, dim, 0.5f);
+  IndexOptions options;
+  options.hnsw_compact_fraction = 0.25;
+  HnswIndex index(dim, options);
+  for (int i = 0; i < n; ++i) index.add(i, &rows[i * dim]);
+  for (int i = 0; i < 99; ++i) index.remove(i);
+  EXPECT_EQ(index.tombstones(), 99u);  // no rebuild yet
+  index.remove(99);                    // the 100th of 400 slots: rebuilt from the live vectors
+  EXPECT_EQ(index.tombstones(), 0u);
+  EXPECT_EQ(index.size(), 300u);
+  for (int i = 100; i < n; i += 7) EXPECT_EQ(index.search(&rows[i * dim], 1)[0].id, i);
+}
+
+TEST(HnswIndex, SaveAndLoadRoundTrip) {
+  std::mt19937 rng(9);
+  const int dim = 32, n = 500;
+  const auto rows = clustered_units(rng, 25, n / 25, dim, 0.5f);
+  HnswIndex index(dim, IndexOptions{});
+  for (int i = 0; i < n; ++i) index.add(1000 + i, &rows[i * dim]);
+  index.remove(1000);  // a tombstone must survive the round trip
+  const auto path = (std::filesystem::temp_directory_path() / "faceid_hnsw_roundtrip.index").string();
+  index.save(path);
+  const auto loaded = HnswIndex::load(path, IndexOptions{});
+  EXPECT_EQ(loaded->size(), index.size());
+  EXPECT_EQ(loaded->tombstones(), 1u);
+  for (int i = 0; i < n; i += 5) {
+    const auto a = index.search(&rows[i * dim], 3), b = loaded->search(&rows[i * dim], 3);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t h = 0; h < a.size(); ++h) EXPECT_EQ(a[h].id, b[h].id);
+  }
+  EXPECT_NE(loaded->search(&rows[0], 1)[0].id, 1000);
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << "not an index";
+  try {
+    HnswIndex::load(path, IndexOptions{});
+    ADD_FAILURE() << "a damaged file loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorruptStore);
+  }
+  std::filesystem::remove(path);
+}
+
+TEST(IndexFactory, AutoSwitchesToHnswAtTheSizeThreshold) {
+  std::mt19937 rng(10);
+  const int dim = 32;
+  const auto rows = clustered_units(rng, 10, 60, dim, 0.5f);
+  IndexOptions options;
+  options.auto_hnsw_from = 500;
+  auto index = create_index(dim, options);
+  for (int i = 0; i < 499; ++i) index->add(i, &rows[i * dim]);
+  EXPECT_EQ(index->kind(), IndexKind::kExact);
+  index->add(499, &rows[499 * dim]);
+  EXPECT_EQ(index->kind(), IndexKind::kHnsw);
+  for (int i = 500; i < 600; ++i) index->add(i, &rows[i * dim]);
+  EXPECT_EQ(index->size(), 600u);
+  for (int i = 0; i < 600; i += 11) EXPECT_EQ(index->search(&rows[i * dim], 1)[0].id, i);
+}
+
+TEST(IndexFactory, RejectsBadOptionsAndNames) {
+  IndexOptions bad;
+  bad.hnsw_m = 1;
+  EXPECT_THROW(create_index(64, bad), Error);
+  bad = IndexOptions{};
+  bad.hnsw_compact_fraction = 0;
+  EXPECT_THROW(create_index(64, bad), Error);
+  EXPECT_THROW(create_index(0, IndexOptions{}), Error);
+  const std::vector<float> unit(64, 0.125f);
+  EXPECT_THROW(create_index(64, options_for(IndexKind::kHnsw))->add(-1, unit.data()), Error);  // -1 marks a tombstone
+  for (IndexKind k : {IndexKind::kAuto, IndexKind::kExact, IndexKind::kHnsw, IndexKind::kIvfSq8})
+    EXPECT_EQ(parse_index_kind(index_kind_name(k)), k);
+  EXPECT_FALSE(parse_index_kind("ivf-pq").has_value());
+}
+
+TEST(PersonIndex, RanksPeopleWithAnApproximateIndex) {
+  std::mt19937 rng(11);
+  const int dim = 32;
+  PersonIndex index(dim, options_for(IndexKind::kHnsw));
+  std::vector<Embedding> faces;
+  for (int p = 0; p < 30; ++p)
+    for (int f = 0; f < 3; ++f) {
+      faces.push_back(random_embedding(rng, dim));
+      index.add_face(p * 3 + f, "person" + std::to_string(p), faces.back());
+    }
+  const MatchOptions max{Metric::kCosine, MatchPolicy::kMax, 3};
+  EXPECT_EQ(index.rank(faces[31], max, 1)[0].person, "person10");
+  EXPECT_TRUE(index.remove_face(31));
+  EXPECT_NE(index.rank(faces[31], max, 1)[0].score, 1.f);
+  index.remove_person("person10");
+  EXPECT_EQ(index.face_count(), 87u);
+  EXPECT_NE(index.rank(faces[30], max, 1)[0].person, "person10");
 }
 
 TEST(MatchPolicy, NamesRoundTrip) {

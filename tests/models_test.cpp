@@ -1,6 +1,5 @@
 #include <filesystem>
 #include <fstream>
-#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -11,15 +10,7 @@
 namespace faceid {
 namespace {
 
-ErrorCode error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.code();
-  }
-  ADD_FAILURE() << "no error";
-  return ErrorCode::kIo;
-}
+using test::error_of;
 
 TEST(Models, BuiltinManifestDescribesTheDefaultPipeline) {
   const auto manifest = ModelManifest::builtin();

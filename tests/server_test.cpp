@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -54,12 +56,13 @@ json parse(const httplib::Result& result) {
   return json::parse(result->body, nullptr, false);
 }
 
-// One running server over a fresh data folder.
+// One running server over a fresh data folder (or `data_dir`, shared with another server).
 class Harness {
  public:
-  explicit Harness(const Engine& models, ServerOptions options = {})
-      : data_dir_(test::temp_dir("server")),
-        collections_(models, {data_dir_, ""}),
+  explicit Harness(const Engine& models, ServerOptions options = {}, const std::string& store_template = "",
+                   const std::string& data_dir = "")
+      : data_dir_(data_dir.empty() ? test::temp_dir("server") : data_dir),
+        collections_(models, {data_dir_, store_template}),
         keys_(data_dir_ + "/keys.json") {
     admin_key = keys_.create("").secret;
     options.host = "127.0.0.1";
@@ -556,6 +559,103 @@ TEST_F(ServerTest, ServesHttpsWithCertificate) {
   CollectionSet collections(*models_, {test::temp_dir("tls_bad"), ""});
   ApiKeyStore keys(test::temp_dir("tls_keys") + "/keys.json");
   EXPECT_THROW({ RestServer refused(*models_, collections, keys, options); }, Error);
+}
+
+// Whether `check` holds within `timeout`, polled every 10 ms; returns how long it took.
+std::optional<std::chrono::milliseconds> within(std::chrono::milliseconds timeout, const std::function<bool()>& check) {
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+    if (check()) return waited;
+    if (waited > timeout) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+// Two processes on one SQLite file (a server and the CLI, say): SQLite pushes no news, so
+// the other side's index catches up by its periodic version check.
+TEST_F(ServerTest, CollectionsOnOneSqliteFileCatchUpByPolling) {
+  const std::string dir = test::temp_dir("polling");
+  const ImageLimits limits;
+  CollectionSet first(*models_, {dir, ""});
+  auto writer = first.create("shared");
+  CollectionSet second(*models_, {dir, ""});
+  auto reader = second.get("shared");
+  EXPECT_EQ(reader->face_count(), 0u);
+  const auto& photo = people_[0][0];
+  const auto outcomes = writer->add_faces("p0", {{"photo", std::vector<std::uint8_t>(photo.begin(), photo.end())}}, limits);
+  ASSERT_EQ(outcomes.front().status, EnrollStatus::kEnrolled);
+  const auto probe = cv::imdecode(std::vector<std::uint8_t>(people_[0][4].begin(), people_[0][4].end()), cv::IMREAD_COLOR);
+  EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] {
+    return reader->recognize(probe, {}).at(0).person.value_or("") == "p0";
+  })) << "the second process never saw the new face";
+  reader->remove_subject("p0");
+  EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return writer->face_count() == 0; }));
+}
+
+// Two replicas of the server on one PostgreSQL database: a face enrolled on one is
+// recognised by the other within a second (LISTEN/NOTIFY), and so is a removal.
+TEST_F(ServerTest, ReplicasOnOnePostgresDatabaseShareFacesWithinASecond) {
+  FACEID_REQUIRE_POSTGRES();
+  const std::string dir = test::temp_dir("replicas");  // shared: the same API keys and catalog
+  const std::string collection = test::unique_name("replicas");
+  Harness a(*models_, {}, test::postgres_url(), dir);
+  const std::string key = a.collection(collection);
+  Harness b(*models_, {}, test::postgres_url(), dir);
+  auto on_a = a.client(key);
+  auto on_b = b.client(key);
+  const std::string base = "/v1/collections/" + collection;
+  const auto subject_seen_by_b = [&] {
+    const json found = parse(on_b->Post((base + "/recognize").c_str(), people_[1][6], "image/jpeg"));
+    return found["faces"].size() == 1 && found["faces"][0]["subject"] == "p1";
+  };
+  EXPECT_FALSE(subject_seen_by_b());  // B has loaded the empty collection
+
+  json images = json::array();
+  for (int v = 0; v < 3; ++v) images.push_back(image_json(people_[1][v]));
+  const auto added = post_json(*on_a, base + "/subjects", {{"name", "p1"}, {"images", images}});
+  ASSERT_EQ(added ? added->status : 0, 201) << (added ? added->body : "no response");
+  const auto seen = within(std::chrono::milliseconds(1000), subject_seen_by_b);
+  EXPECT_TRUE(seen) << "replica B did not recognise the face enrolled on A within a second";
+  if (seen) std::cerr << "replica B recognised the new face after " << seen->count() << " ms\n";
+
+  const auto removed = on_b->Delete((base + "/subjects/p1").c_str());
+  ASSERT_TRUE(removed);
+  EXPECT_LT(removed->status, 300) << removed->body;
+  EXPECT_TRUE(within(std::chrono::milliseconds(1000), [&] {
+    const json found = parse(on_a->Post((base + "/recognize").c_str(), people_[1][6], "image/jpeg"));
+    return found["faces"].size() == 1 && found["faces"][0]["unknown"] == true;
+  })) << "replica A still recognises a subject removed on B";
+}
+
+// The database goes away under a running server: writes and store reads answer 503 (and
+// write nothing), searches go on from memory, and all is well once it is back.
+TEST_F(ServerTest, DatabaseLostMidRunAnswers503AndRecovers) {
+  FACEID_REQUIRE_POSTGRES();
+  test::ScratchPostgres database;
+  ASSERT_FALSE(database.url().empty());
+  Harness server(*models_, {}, database.url());
+  const std::string key = server.collection("outage");
+  auto c = server.client(key);
+  const auto enroll = [&](const std::string& subject, const std::string& photo) {
+    httplib::MultipartFormDataItems form = {{"images", photo, "p.jpg", "image/jpeg"}};
+    return c->Post(("/v1/collections/outage/subjects/" + subject + "/faces").c_str(), form);
+  };
+  ASSERT_EQ(enroll("p0", people_[0][0])->status, 201);
+
+  database.pause();
+  expect_error(enroll("p1", people_[1][0]), 503, "unavailable");
+  expect_error(c->Get("/v1/collections/outage/subjects"), 503, "unavailable");
+  const json found = parse(c->Post("/v1/collections/outage/recognize", people_[0][5], "image/jpeg"));
+  EXPECT_EQ(found["faces"][0]["subject"], "p0") << found.dump();
+  database.resume();
+
+  const auto again = enroll("p1", people_[1][0]);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 201) << again->body;
+  const json subjects = parse(c->Get("/v1/collections/outage/subjects"));
+  EXPECT_EQ(subjects.dump().find("p1") != std::string::npos, true) << subjects.dump();
+  EXPECT_EQ(parse(c->Get("/v1/collections/outage"))["faces"], 2);
 }
 
 TEST(ServerKeysCli, CreateListRotateRevoke) {

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -21,6 +22,9 @@
 
 #include "faceid/error.hpp"
 #include "faceid/store.hpp"
+#include "storage/pg_db.hpp"
+#include "storage/postgres_store.hpp"
+#include "storage/record_codec.hpp"
 #include "storage/sqlite_store.hpp"
 #include "test_support.hpp"
 
@@ -129,19 +133,57 @@ void expect_same_face(const FaceRecord& got, const FaceRecord& want) {
   for (int i = 0; i < 5; ++i) EXPECT_EQ(got.detection.landmarks[i], want.detection.landmarks[i]) << "landmark " << i;
 }
 
-TEST(StoreSqlite, RoundTripsEveryFieldExactly) {
-  const std::string path = gallery_path("roundtrip");
+using test::postgres_url;
+using test::kNoPostgres;
+
+std::string postgres_gallery(const std::string& tag) {
+  const std::string url = postgres_url();
+  return url + (url.find('?') == std::string::npos ? "?" : "&") + "gallery=" + test::unique_name(tag);
+}
+
+// The value of a one-cell query run on the database itself, past the store.
+std::string postgres_scalar(const std::string& sql) {
+  PgConnection db(postgres_url(), 0ms);
+  return db.exec(sql).text(0, 0);
+}
+
+enum class Backend { kSqlite, kPostgres };
+
+// The GalleryStore contract: every case runs on each backend, PostgreSQL only when
+// $FACEID_TEST_POSTGRES_URL names a database to use.
+class StoreTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Backend::kPostgres && postgres_url().empty()) GTEST_SKIP() << kNoPostgres;
+  }
+  // The URI of a new, empty gallery.
+  std::string new_gallery(const std::string& tag) const {
+    return GetParam() == Backend::kSqlite ? gallery_path(tag) : postgres_gallery(tag);
+  }
+  // A one-cell query on the database under the store, in each backend's dialect.
+  std::string raw_scalar(const std::string& uri, const std::string& postgres_sql, const std::string& sqlite_sql) const {
+    return GetParam() == Backend::kSqlite ? RawDb(uri).scalar(sqlite_sql) : postgres_scalar(postgres_sql);
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreTest, ::testing::Values(Backend::kSqlite, Backend::kPostgres),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return info.param == Backend::kSqlite ? "Sqlite" : "Postgres";
+                         });
+
+TEST_P(StoreTest, RoundTripsEveryFieldExactly) {
+  const std::string path = new_gallery("roundtrip");
   auto faces = make_batch("rt", 3);
   faces[2].crop_jpeg.clear();  // a face enrolled without keeping its crop
   std::vector<std::int64_t> ids;
   {
-    auto store = open_sqlite_store(path);
+    auto store = open_store(path);
     ids = store->add_faces("Ana María", faces);
     ASSERT_EQ(ids.size(), 3u);
     EXPECT_LT(ids[0], ids[1]);
     EXPECT_LT(ids[1], ids[2]);
   }
-  auto store = open_sqlite_store(path);  // what was committed, not a cache
+  auto store = open_store(path);  // what was committed, not a cache
   EXPECT_EQ(store->model_id(), "model-a");
   const auto with_crops = store->faces(true);
   ASSERT_EQ(with_crops.size(), 3u);
@@ -160,8 +202,9 @@ TEST(StoreSqlite, RoundTripsEveryFieldExactly) {
   EXPECT_EQ(of_person[1].crop_jpeg, faces[1].crop_jpeg);
 
   // The embedding column is the little-endian float32 unit vector, readable by any tool.
-  RawDb raw(path);
-  const std::string hex = raw.scalar("SELECT hex(embedding) FROM faces WHERE id = " + std::to_string(ids[0]));
+  const std::string hex = raw_scalar(path, "SELECT upper(encode(embedding, 'hex')) FROM faceid.faces WHERE id = " +
+                                               std::to_string(ids[0]),
+                                     "SELECT hex(embedding) FROM faces WHERE id = " + std::to_string(ids[0]));
   std::uint32_t bits = 0;
   std::memcpy(&bits, &faces[0].embedding.unit[0], 4);
   char expected[9];
@@ -171,8 +214,8 @@ TEST(StoreSqlite, RoundTripsEveryFieldExactly) {
   EXPECT_EQ(hex.size(), kDim * 8);
 }
 
-TEST(StoreSqlite, CountsFacesPerPerson) {
-  auto store = open_sqlite_store(gallery_path("counts"));
+TEST_P(StoreTest, CountsFacesPerPerson) {
+  auto store = open_store(new_gallery("counts"));
   EXPECT_TRUE(store->people().empty());
   EXPECT_EQ(store->model_id(), "");
   store->add_faces("bob", make_batch("b", 2));
@@ -191,8 +234,8 @@ TEST(StoreSqlite, CountsFacesPerPerson) {
   EXPECT_EQ(expect_error([&] { store->faces_of("carol", false); }).code(), ErrorCode::kNotFound);
 }
 
-TEST(StoreSqlite, DuplicateContentIsRefusedAndAddsNothing) {
-  auto store = open_sqlite_store(gallery_path("dup"));
+TEST_P(StoreTest, DuplicateContentIsRefusedAndAddsNothing) {
+  auto store = open_store(new_gallery("dup"));
   store->add_faces("alice", make_batch("x", 2));
   const auto version = store->version();
   EXPECT_EQ(store->find_content("x-1"), std::optional<std::string>("alice"));
@@ -215,8 +258,8 @@ TEST(StoreSqlite, DuplicateContentIsRefusedAndAddsNothing) {
   EXPECT_EQ(store->version(), version);
 }
 
-TEST(StoreSqlite, RefusesInvalidNamesAndFaces) {
-  auto store = open_sqlite_store(gallery_path("invalid"));
+TEST_P(StoreTest, RefusesInvalidNamesAndFaces) {
+  auto store = open_store(new_gallery("invalid"));
   const std::string too_long(129, 'n');
   for (const std::string& name : {std::string(), too_long, std::string("a/b"), std::string("tab\there"),
                                   std::string("nul\0x", 5), std::string("bad\xff utf8")}) {
@@ -238,10 +281,10 @@ TEST(StoreSqlite, RefusesInvalidNamesAndFaces) {
   EXPECT_EQ(total_faces(*store), 2);
 }
 
-TEST(StoreSqlite, RenameAndRemoveReportMissingAndTakenNames) {
-  const std::string path = gallery_path("rename");
-  auto store = open_sqlite_store(path);
-  store->add_faces("alice", make_batch("a", 2));
+TEST_P(StoreTest, RenameAndRemoveReportMissingAndTakenNames) {
+  const std::string path = new_gallery("rename");
+  auto store = open_store(path);
+  const auto alice = store->add_faces("alice", make_batch("a", 2));
   store->add_faces("bob", make_batch("b", 1, 5));
 
   EXPECT_EQ(expect_error([&] { store->rename_person("carol", "dave"); }).code(), ErrorCode::kNotFound);
@@ -258,14 +301,17 @@ TEST(StoreSqlite, RenameAndRemoveReportMissingAndTakenNames) {
   EXPECT_FALSE(store->has_person("alicia"));
   EXPECT_EQ(store->find_content("a-0"), std::nullopt);  // faces went with the person
   EXPECT_EQ(total_faces(*store), 1);
-  EXPECT_EQ(RawDb(path).scalar("SELECT COUNT(*) FROM face_crops"), "1");  // and so did their crops
+  const std::string alice_ids = std::to_string(alice[0]) + ", " + std::to_string(alice[1]);
+  EXPECT_EQ(raw_scalar(path, "SELECT COUNT(*) FROM faceid.face_crops WHERE face_id IN (" + alice_ids + ")",
+                       "SELECT COUNT(*) FROM face_crops WHERE face_id IN (" + alice_ids + ")"),
+            "0");  // and so did their crops
   // The removed image may be enrolled again, under anyone.
   store->add_faces("bob", {make_face("a-0", 0)});
   EXPECT_EQ(store->faces_of("bob", false).size(), 2u);
 }
 
-TEST(StoreSqlite, RemoveFaceKeepsIdsUniqueAndUnbindsAnEmptyGallery) {
-  auto store = open_sqlite_store(gallery_path("remove-face"));
+TEST_P(StoreTest, RemoveFaceKeepsIdsUniqueAndUnbindsAnEmptyGallery) {
+  auto store = open_store(new_gallery("remove-face"));
   const auto ids = store->add_faces("alice", make_batch("a", 2));
   EXPECT_TRUE(store->remove_face(ids[1]));
   EXPECT_FALSE(store->remove_face(ids[1]));
@@ -283,8 +329,8 @@ TEST(StoreSqlite, RemoveFaceKeepsIdsUniqueAndUnbindsAnEmptyGallery) {
   EXPECT_EQ(store->model_id(), "model-b");
 }
 
-TEST(StoreSqlite, ModelBindingIsEnforced) {
-  auto store = open_sqlite_store(gallery_path("model"));
+TEST_P(StoreTest, ModelBindingIsEnforced) {
+  auto store = open_store(new_gallery("model"));
   store->bind_model("model-a");
   store->bind_model("model-a");  // idempotent
   EXPECT_EQ(store->model_id(), "model-a");
@@ -309,15 +355,15 @@ TEST(StoreSqlite, ModelBindingIsEnforced) {
   EXPECT_EQ(store->faces_of("bob", false)[0].model_id, "model-a");
 }
 
-TEST(StoreSqlite, AddFacesBindsAnUnboundGallery) {
-  auto store = open_sqlite_store(gallery_path("autobind"));
+TEST_P(StoreTest, AddFacesBindsAnUnboundGallery) {
+  auto store = open_store(new_gallery("autobind"));
   EXPECT_EQ(expect_error([&] { store->add_faces("p", {make_face("u", 1, "")}); }).code(), ErrorCode::kBadRequest);
   store->add_faces("p", {make_face("m", 1, "model-z")});
   EXPECT_EQ(store->model_id(), "model-z");
 }
 
-TEST(StoreSqlite, ReplaceEmbeddingsSwapsEveryVectorAndTheModel) {
-  auto store = open_sqlite_store(gallery_path("reindex"));
+TEST_P(StoreTest, ReplaceEmbeddingsSwapsEveryVectorAndTheModel) {
+  auto store = open_store(new_gallery("reindex"));
   const auto a = store->add_faces("alice", make_batch("a", 2));
   const auto b = store->add_faces("bob", make_batch("b", 1, 7));
   const auto before = store->version();
@@ -354,9 +400,9 @@ TEST(StoreSqlite, ReplaceEmbeddingsSwapsEveryVectorAndTheModel) {
   store->add_faces("carol", {make_face("c", 1, "model-b", new_dim)});
 }
 
-TEST(StoreSqlite, VersionIncreasesOnEveryWriteAndOnlyThen) {
-  const std::string path = gallery_path("version");
-  auto store = open_sqlite_store(path);
+TEST_P(StoreTest, VersionIncreasesOnEveryWriteAndOnlyThen) {
+  const std::string path = new_gallery("version");
+  auto store = open_store(path);
   std::int64_t last = store->version();
   const auto expect_bumped = [&](const char* what) {
     const auto now = store->version();
@@ -387,11 +433,11 @@ TEST(StoreSqlite, VersionIncreasesOnEveryWriteAndOnlyThen) {
   store->faces(true);
   expect_unchanged("reads");
   // Another connection (process) sees the same counter.
-  EXPECT_EQ(open_sqlite_store(path)->version(), last);
+  EXPECT_EQ(open_store(path)->version(), last);
 }
 
-TEST(StoreSqlite, ThreadsShareOneStore) {
-  auto store = open_sqlite_store(gallery_path("threads"));
+TEST_P(StoreTest, ThreadsShareOneStore) {
+  auto store = open_store(new_gallery("threads"));
   const auto start = store->version();
   constexpr int kThreads = 4, kAdds = 15;
   std::atomic<int> failures{0};
@@ -427,10 +473,10 @@ TEST(StoreSqlite, ThreadsShareOneStore) {
   EXPECT_EQ(store->version() - start, kThreads * kAdds);
 }
 
-TEST(StoreSqlite, TwoConnectionsInterleaveWrites) {
-  const std::string path = gallery_path("connections");
-  auto first = open_sqlite_store(path);
-  auto second = open_sqlite_store(path);
+TEST_P(StoreTest, TwoConnectionsInterleaveWrites) {
+  const std::string path = new_gallery("connections");
+  auto first = open_store(path);
+  auto second = open_store(path);
   constexpr int kAdds = 15;
   std::atomic<int> failures{0};
   const auto writer = [&](GalleryStore& store, const std::string& person) {
@@ -471,6 +517,20 @@ TEST(StoreOpen, MigratesANewFileToTheCurrentSchema) {
   // Opening an up-to-date gallery writes nothing.
   open_sqlite_store(path);
   EXPECT_EQ(open_sqlite_store(path)->version(), version);
+}
+
+TEST(StoreOpen, UpgradesASchema1GalleryKeepingItsFaces) {
+  const std::string path = gallery_path("upgrade");
+  open_sqlite_store(path)->add_faces("alice", make_batch("a", 2));
+  // What FaceID's first release wrote: no change log.
+  RawDb(path).exec("DROP TABLE face_changes; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+  auto store = open_sqlite_store(path);
+  EXPECT_EQ(RawDb(path).scalar("SELECT value FROM meta WHERE key = 'schema_version'"),
+            std::to_string(kSqliteSchemaVersion));
+  EXPECT_EQ(total_faces(*store), 2);
+  const auto before = store->version();
+  const auto ids = store->add_faces("bob", make_batch("b", 1, 5));
+  EXPECT_EQ(store->changes_since(before).removed, ids);
 }
 
 TEST(StoreOpen, ZeroByteFileIsANewEmptyGallery) {
@@ -560,9 +620,14 @@ TEST(StoreOpen, UriSchemes) {
   open_store("sqlite:" + path)->add_faces("alice", make_batch("a", 1));
   EXPECT_EQ(total_faces(*open_store(path)), 1);
   EXPECT_EQ(total_faces(*open_store("sqlite://" + path)), 1);  // sqlite:///abs/path
-  const Error postgres = expect_error([&] { open_store("postgresql://user@db.example/faces"); });
-  EXPECT_EQ(postgres.code(), ErrorCode::kBadRequest);
-  EXPECT_NE(std::string(postgres.what()).find("not supported by this build"), std::string::npos);
+  // PostgreSQL URIs are checked before any connection is tried.
+  EXPECT_EQ(expect_error([&] { open_store("postgresql://user@db.example/faces?gallery=a/b"); }).code(),
+            ErrorCode::kBadRequest);
+  EXPECT_EQ(expect_error([&] { open_store("postgres://user@db.example/faces?nonsense=1"); }).code(),
+            ErrorCode::kBadRequest);
+  const Error other = expect_error([&] { open_store("mongodb://db.example/faces"); });
+  EXPECT_EQ(other.code(), ErrorCode::kBadRequest);
+  EXPECT_NE(std::string(other.what()).find("not supported by this build"), std::string::npos);
   EXPECT_EQ(expect_error([&] { open_store(""); }).code(), ErrorCode::kBadRequest);
   EXPECT_EQ(expect_error([&] { open_store("sqlite:"); }).code(), ErrorCode::kBadRequest);
 }
@@ -657,17 +722,17 @@ class ChildProcess {
   pid_t pid_;
 };
 
-TEST(StoreCrash, KilledWriterLeavesOnlyWholeBatches) {
-  const std::string path = gallery_path("crash");
+TEST_P(StoreTest, KilledWriterLeavesOnlyWholeBatches) {
+  const std::string path = new_gallery("crash");
   constexpr int kBatch = 5, kPeople = 3, kCommitsBeforeKill = 25;
-  const std::int64_t start = open_sqlite_store(path)->version();
+  const std::int64_t start = open_store(path)->version();
 
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     // The child writes batches until it is killed; it never returns into the test runner.
     try {
-      auto store = open_sqlite_store(path);
+      auto store = open_store(path);
       for (int batch = 0; batch < 100000; ++batch) {
         auto faces = make_batch("c" + std::to_string(batch), kBatch, batch);
         for (auto& face : faces) face.crop_jpeg.resize(20000, 0x42);  // long writes, easy to interrupt
@@ -680,7 +745,7 @@ TEST(StoreCrash, KilledWriterLeavesOnlyWholeBatches) {
   }
   ChildProcess child(pid);
   {
-    auto observer = open_sqlite_store(path);
+    auto observer = open_store(path);
     const auto deadline = std::chrono::steady_clock::now() + 60s;
     while (observer->version() - start < kCommitsBeforeKill && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(2ms);
@@ -689,8 +754,8 @@ TEST(StoreCrash, KilledWriterLeavesOnlyWholeBatches) {
   const int status = child.kill_and_wait();
   ASSERT_TRUE(WIFSIGNALED(status)) << "the writer stopped by itself, status " << status;
 
-  EXPECT_EQ(RawDb(path).scalar("PRAGMA integrity_check"), "ok");
-  auto store = open_sqlite_store(path);
+  if (GetParam() == Backend::kSqlite) EXPECT_EQ(RawDb(path).scalar("PRAGMA integrity_check"), "ok");
+  auto store = open_store(path);
   int total = 0;
   for (const auto& person : store->people()) {
     EXPECT_EQ(person.face_count % kBatch, 0) << person.name << " has a half-written batch";
@@ -699,10 +764,213 @@ TEST(StoreCrash, KilledWriterLeavesOnlyWholeBatches) {
   EXPECT_GE(total, kCommitsBeforeKill * kBatch);
   // The counter moved with exactly the batches that committed.
   EXPECT_EQ(store->version() - start, total / kBatch);
-  EXPECT_EQ(RawDb(path).scalar("PRAGMA integrity_check"), "ok");
   // And the gallery is writable again.
   store->add_faces("after", make_batch("after", kBatch));
   EXPECT_EQ(total_faces(*store), total + kBatch);
+  if (GetParam() == Backend::kSqlite) EXPECT_EQ(RawDb(path).scalar("PRAGMA integrity_check"), "ok");
+}
+
+TEST_P(StoreTest, ChangesSinceReportsEveryWrite) {
+  const std::string uri = new_gallery("changes");
+  auto store = open_store(uri);
+  auto other = open_store(uri);  // what another process sees
+  const auto start = other->changes_since(-1);
+  EXPECT_TRUE(start.reset);
+  EXPECT_TRUE(start.current.empty());
+
+  const auto a = store->add_faces("alice", make_batch("a", 2));
+  const auto b = store->add_faces("bob", make_batch("b", 1, 5));
+  auto changes = other->changes_since(start.version);
+  EXPECT_FALSE(changes.reset);
+  EXPECT_EQ(changes.version, store->version());
+  EXPECT_EQ(changes.model_id, "model-a");
+  ASSERT_EQ(changes.current.size(), 3u);
+  EXPECT_EQ(changes.current[0].id, a[0]);
+  EXPECT_EQ(changes.current[2].person, "bob");
+  EXPECT_TRUE(changes.current[0].crop_jpeg.empty());
+  expect_same_face(changes.current[1], make_batch("a", 2)[1]);
+
+  const auto seen = changes.version;
+  store->rename_person("alice", "alicia");
+  EXPECT_TRUE(store->remove_face(b[0]));
+  changes = other->changes_since(seen);
+  EXPECT_EQ(changes.removed, (std::vector<std::int64_t>{a[0], a[1], b[0]}));  // changed or gone
+  ASSERT_EQ(changes.current.size(), 2u);  // the renamed faces, as they are now
+  EXPECT_EQ(changes.current[0].person, "alicia");
+  EXPECT_EQ(changes.current[1].person, "alicia");
+
+  // Nothing new: nothing to do.
+  changes = other->changes_since(changes.version);
+  EXPECT_TRUE(changes.removed.empty());
+  EXPECT_TRUE(changes.current.empty());
+  // A reader ahead of the store (the gallery was recreated) or far behind reloads everything.
+  for (const std::int64_t since : {changes.version + 5, changes.version - kChangeLogVersions - 1}) {
+    const auto reload = other->changes_since(since);
+    EXPECT_TRUE(reload.reset) << since;
+    EXPECT_EQ(reload.current.size(), 2u) << since;
+  }
+}
+
+TEST_P(StoreTest, TwoConnectionsNeverStoreOneImageTwice) {
+  // Two processes enrolling the same photos at once: each image lands once, under one person.
+  const std::string uri = new_gallery("race");
+  auto first = open_store(uri);
+  auto second = open_store(uri);
+  constexpr int kImages = 12;
+  std::atomic<int> added{0}, conflicts{0}, failures{0};
+  const auto writer = [&](GalleryStore& store, const std::string& person) {
+    for (int i = 0; i < kImages; ++i) {
+      try {
+        store.add_faces(person, {make_face("same-" + std::to_string(i), i)});
+        ++added;
+      } catch (const Error& e) {
+        ++(e.code() == ErrorCode::kConflict ? conflicts : failures);
+      }
+    }
+  };
+  std::thread one(writer, std::ref(*first), "one");
+  std::thread two(writer, std::ref(*second), "two");
+  one.join();
+  two.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(added.load(), kImages);
+  EXPECT_EQ(conflicts.load(), kImages);
+  std::set<std::string> hashes;
+  for (const auto& face : first->faces(false)) EXPECT_TRUE(hashes.insert(face.content_sha256).second);
+  EXPECT_EQ(hashes.size(), static_cast<std::size_t>(kImages));
+}
+
+PostgresStoreOptions short_retry() {
+  PostgresStoreOptions options;
+  options.connect_retry = 600ms;
+  return options;
+}
+
+TEST(StorePostgres, UnreachableServerFailsUnavailableAfterRetrying) {
+  // Needs no server: nothing listens on port 1.
+  const auto start = std::chrono::steady_clock::now();
+  const Error error = expect_error([&] { open_postgres_store("postgresql://faceid@127.0.0.1:1/none", short_retry()); });
+  const auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(error.code(), ErrorCode::kUnavailable);
+  EXPECT_NE(std::string(error.what()).find("127.0.0.1:1/none"), std::string::npos) << error.what();
+  EXPECT_GE(waited, 250ms) << "it did not retry";
+  EXPECT_LT(waited, 5s);
+}
+
+TEST(StorePostgres, MigratesOnceAndRefusesANewerSchema) {
+  FACEID_REQUIRE_POSTGRES();
+  // A database of its own: the test rewrites the schema history.
+  const std::string database = "faceid_schema_" + std::to_string(getpid());
+  PgConnection admin(postgres_url(), 0ms);
+  try {
+    admin.exec("CREATE DATABASE " + database);
+  } catch (const Error& e) {
+    GTEST_SKIP() << "cannot create a scratch database: " << e.what();
+  }
+  const std::string base = postgres_url().substr(0, postgres_url().rfind('/') + 1) + database;
+  {
+    open_store(base + "?gallery=one")->add_faces("alice", make_batch("a", 1));
+    open_store(base + "?gallery=two");
+    PgConnection db(base, 0ms);
+    EXPECT_EQ(db.exec("SELECT string_agg(version::text, ',') FROM faceid.schema_migrations").text(0, 0),
+              std::to_string(kPostgresSchemaVersion));
+    EXPECT_EQ(db.exec("SELECT COUNT(*) FROM faceid.galleries").text(0, 0), "2");
+    db.exec("INSERT INTO faceid.schema_migrations(version) VALUES (99)");
+    const Error error = expect_error([&] { open_store(base + "?gallery=one"); });
+    EXPECT_EQ(error.code(), ErrorCode::kCorruptStore);
+    EXPECT_NE(std::string(error.what()).find("newer FaceID (schema 99"), std::string::npos) << error.what();
+  }
+  admin.exec("DROP DATABASE " + database);
+}
+
+TEST(StorePostgres, LostConnectionFailsUnavailableThenReconnects) {
+  FACEID_REQUIRE_POSTGRES();
+  const std::string application = test::unique_name("lost");
+  const std::string uri = postgres_gallery("lost") + "&application_name=" + application;
+  auto store = open_store(uri);
+  store->add_faces("alice", make_batch("a", 1));
+  // What a database restart or a dropped network link does to the store's connection.
+  EXPECT_EQ(postgres_scalar("SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                            "application_name = '" + application + "'"),
+            "1");
+  const Error error = expect_error([&] { store->add_faces("bob", make_batch("b", 1, 3)); });
+  EXPECT_EQ(error.code(), ErrorCode::kUnavailable) << error.what();
+  // The next call reconnects; the failed write left nothing behind.
+  EXPECT_FALSE(store->has_person("bob"));
+  store->add_faces("bob", make_batch("b", 1, 3));
+  EXPECT_EQ(total_faces(*store), 2);
+}
+
+// Counts calls to a store's change callback; waits for them.
+class ChangeCounter {
+ public:
+  std::function<void()> callback() {
+    return [this] {
+      std::lock_guard lock(mutex_);
+      ++calls_;
+      changed_.notify_all();
+    };
+  }
+  int calls() {
+    std::lock_guard lock(mutex_);
+    return calls_;
+  }
+  // Whether the count passes `count` within `timeout`.
+  bool wait_past(int count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return calls_ > count; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  int calls_ = 0;
+};
+
+TEST(StorePostgres, NotifiesOtherConnectionsOfWrites) {
+  FACEID_REQUIRE_POSTGRES();
+  const std::string uri = postgres_gallery("notify");
+  auto reader = open_store(uri);
+  auto writer = open_store(uri);
+  ChangeCounter counter;
+  reader->on_external_change(counter.callback());
+  ASSERT_TRUE(counter.wait_past(0, 5s)) << "no call once listening";  // the catch-up call
+  int seen = counter.calls();
+  writer->add_faces("alice", make_batch("a", 1));
+  ASSERT_TRUE(counter.wait_past(seen, 1s)) << "no notification within a second";
+  EXPECT_EQ(reader->changes_since(0).current.size(), 1u);
+  // Writes to another gallery of the database are not this store's news.
+  seen = counter.calls();
+  open_store(postgres_gallery("notify-other"))->add_faces("bob", make_batch("b", 1));
+  EXPECT_FALSE(counter.wait_past(seen, 300ms));
+  reader->on_external_change({});
+  seen = counter.calls();
+  writer->add_faces("alice", make_batch("a2", 1, 4));
+  EXPECT_FALSE(counter.wait_past(seen, 300ms)) << "called after it was stopped";
+}
+
+TEST(StorePostgres, SurvivesADatabaseRestart) {
+  FACEID_REQUIRE_POSTGRES();  // the server binaries are there
+  test::ScratchPostgres cluster;
+  ASSERT_FALSE(cluster.url().empty());
+  auto store = open_store(cluster.url());
+  ChangeCounter counter;
+  store->on_external_change(counter.callback());
+  store->add_faces("alice", make_batch("a", 1));
+
+  cluster.pause();
+  EXPECT_EQ(expect_error([&] { store->add_faces("bob", make_batch("b", 1, 3)); }).code(), ErrorCode::kUnavailable);
+  EXPECT_EQ(expect_error([&] { store->people(); }).code(), ErrorCode::kUnavailable);
+  // Opening while it is down retries, then says so.
+  EXPECT_EQ(expect_error([&] { open_postgres_store(cluster.url(), short_retry()); }).code(), ErrorCode::kUnavailable);
+  const int before = counter.calls();
+  cluster.resume();
+
+  EXPECT_EQ(total_faces(*store), 1);  // reconnected; nothing half-written
+  store->add_faces("bob", make_batch("b", 1, 3));
+  EXPECT_EQ(total_faces(*open_store(cluster.url())), 2);
+  // The listener came back on its own and says so, since it may have missed news.
+  EXPECT_TRUE(counter.wait_past(before, 10s));
 }
 
 }  // namespace

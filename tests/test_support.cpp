@@ -1,5 +1,10 @@
 #include "test_support.hpp"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -57,6 +62,16 @@ TempDirs& temp_dirs() {
 }
 }  // namespace
 
+ErrorCode error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "no faceid::Error thrown";
+  return ErrorCode::kIo;
+}
+
 std::string temp_dir(const std::string& tag) {
   std::random_device rd;
   const fs::path dir = fs::temp_directory_path() /
@@ -66,6 +81,48 @@ std::string temp_dir(const std::string& tag) {
   std::lock_guard<std::mutex> lock(dirs.mutex);
   dirs.paths.push_back(dir);
   return dir.string();
+}
+
+std::string postgres_url() {
+  const char* url = std::getenv("FACEID_TEST_POSTGRES_URL");
+  return url ? url : "";
+}
+
+const char* const kNoPostgres =
+    "set FACEID_TEST_POSTGRES_URL to run the PostgreSQL cases (scripts/postgres_test_cluster.sh start DIR "
+    "prints one for a throw-away server; scripts/test.sh does this)";
+
+std::string unique_name(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  return tag + "-" + std::to_string(getpid()) + "-" +
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now).count()) + "-" +
+         std::to_string(counter++);
+}
+
+ScratchPostgres::ScratchPostgres() : dir_(temp_dir("pg-cluster") + "/cluster") {
+  url_ = run("start");
+  while (!url_.empty() && url_.back() == '\n') url_.pop_back();
+}
+
+ScratchPostgres::~ScratchPostgres() { run("stop"); }
+
+void ScratchPostgres::pause() { run("pause"); }
+
+void ScratchPostgres::resume() { run("resume"); }
+
+std::string ScratchPostgres::run(const std::string& command) {
+  const std::string line = std::string(FACEID_SOURCE_DIR) + "/scripts/postgres_test_cluster.sh " + command + " " + dir_;
+  std::string output;
+  FILE* pipe = popen(line.c_str(), "r");
+  if (!pipe) {
+    ADD_FAILURE() << "cannot run " << line;
+    return output;
+  }
+  char buffer[256];
+  while (fgets(buffer, sizeof buffer, pipe)) output += buffer;
+  if (pclose(pipe) != 0) ADD_FAILURE() << line << " failed";
+  return output;
 }
 
 }  // namespace faceid::test

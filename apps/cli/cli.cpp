@@ -27,6 +27,10 @@ EngineConfig GlobalOptions::engine_config() const {
   const auto parsed_policy = parse_match_policy(policy);
   if (!parsed_policy) throw Error(ErrorCode::kBadRequest, "unknown policy '" + policy + "' (max, mean, topk)");
   config.matching.policy = *parsed_policy;
+  const auto parsed_index = parse_index_kind(index);
+  if (!parsed_index)
+    throw Error(ErrorCode::kBadRequest, "unknown index '" + index + "' (auto, exact, hnsw, ivf-sq8)");
+  config.index.kind = *parsed_index;
   config.threshold = threshold;
   config.align = !no_align;
   config.embedding.flip_augment = flip;

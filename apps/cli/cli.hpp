@@ -24,6 +24,7 @@ struct GlobalOptions {
   std::string embedder_file;
   std::string metric = "cosine";
   std::string policy = "max";
+  std::string index = "exact";
   std::optional<float> threshold;
   bool no_align = false;
   bool flip = false;

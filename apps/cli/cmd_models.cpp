@@ -28,12 +28,26 @@ void add_models_commands(CLI::App& app, GlobalOptions& globals, RunState& state)
                                                    : ModelManifest::load(globals.manifest);
     std::vector<std::string> dirs{globals.model_dir};
     dirs.insert(dirs.end(), globals.extra_model_dirs.begin(), globals.extra_model_dirs.end());
+    const auto file_status = [&dirs](const ModelSpec& spec, std::string& where) -> const char* {
+      where = find_model_file(spec.file, dirs);
+      return where.empty() ? "missing" : !spec.sha256.empty() && sha256_file(where) != spec.sha256 ? "bad hash" : "ok";
+    };
     std::vector<std::vector<std::string>> rows;
     for (const auto& spec : manifest.models()) {
-      const std::string where = find_model_file(spec.file, dirs);
-      const char* status = where.empty()                                         ? "missing"
-                           : !spec.sha256.empty() && sha256_file(where) != spec.sha256 ? "bad hash"
-                                                                                       : "ok";
+      std::string where;
+      const char* status = "ok";
+      if (spec.format != "fusion") {
+        status = file_status(spec, where);
+      } else {
+        // A fusion has no file of its own: it is as usable as its worst member.
+        for (const auto& name : spec.members) {
+          std::string member_where;
+          const ModelSpec* member = manifest.find(name);
+          const char* member_status = member ? file_status(*member, member_where) : "missing";
+          if (std::string(member_status) != "ok") status = member_status;
+          where += (where.empty() ? "" : " + ") + (member_where.empty() ? name : member_where);
+        }
+      }
       if (globals.output_format() == OutputFormat::kJson) {
         print_json_line({{"name", spec.name},
                          {"kind", model_kind_name(spec.kind)},

@@ -26,7 +26,14 @@ void serve(const GlobalOptions& globals, ServeOptions options) {
   config.gallery = ":memory:";  // the engine only lends its models; collections hold the galleries
   config.limits = options.server.image_limits;
   const auto models = Engine::open(config);
+  // `faceid --store postgresql://... serve`: the collections live in that database.
+  const std::string& store = globals.gallery;
+  if (options.store_template.empty() && (store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0))
+    options.store_template = store;
   CollectionSet collections(*models, {options.data_dir, options.store_template});
+  // Every collection opens now, so a database that cannot be reached (after retrying with
+  // back-off) or a damaged store stops the server here rather than failing its first requests.
+  collections.list();
   ApiKeyStore keys(options.data_dir + "/keys.json");
   if (options.server.require_auth && !keys.has_admin_key())
     throw Error(ErrorCode::kBadRequest, "no admin API key in " + options.data_dir +
@@ -66,8 +73,9 @@ void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   auto* cmd = app.add_subcommand("serve", "Serve the REST API (collections, recognize, verify, detect, embed)");
   cmd->add_option("--data-dir", options->data_dir, "Folder of collections and API keys (env FACEID_DATA_DIR)")
       ->capture_default_str();
-  cmd->add_option("--store-template", options->store_template,
-                  "Store URI of a collection, with {name} (default: <data-dir>/collections/{name}.db)");
+  cmd->add_option("--store,--store-template", options->store_template,
+                  "Store of the collections: a URI with {name}, or a postgresql:// URI that holds them all "
+                  "(default: <data-dir>/collections/{name}.db)");
   cmd->add_option("--host", options->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", options->server.port, "Port (0 = any free port)")->capture_default_str();
   cmd->add_option("--threads", options->server.threads, "Connection worker threads")->capture_default_str();

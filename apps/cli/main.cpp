@@ -14,7 +14,8 @@ int main(int argc, char** argv) {
   GlobalOptions globals;
   RunState state;
 
-  app.add_option("--gallery", globals.gallery, "Gallery store: SQLite file path (env FACEID_GALLERY)")
+  app.add_option("--gallery,--store", globals.gallery,
+                 "Gallery store: SQLite file path or postgresql://user@host/db URI (env FACEID_GALLERY)")
       ->capture_default_str();
   app.add_option("--model-dir", globals.model_dir, "Folder of installed models (env FACEID_MODEL_DIR)")
       ->capture_default_str();
@@ -26,6 +27,8 @@ int main(int argc, char** argv) {
   app.add_option("--embedder-file", globals.embedder_file, "Use this embedder file instead of the manifest's");
   app.add_option("--metric", globals.metric, "cosine | euclidean | euclidean_l2")->capture_default_str();
   app.add_option("--policy", globals.policy, "Person score over their faces: max | mean | topk")
+      ->capture_default_str();
+  app.add_option("--index", globals.index, "Face search: exact (default) | hnsw | ivf-sq8 | auto (exact, HNSW from 200k faces)")
       ->capture_default_str();
   app.add_option("--threshold", globals.threshold, "Decision threshold (default: the manifest's for the metric)");
   app.add_flag("--no-align", globals.no_align, "Crop the detector box instead of 5-point alignment");

@@ -34,6 +34,7 @@ struct EngineConfig {
   DetectorOptions detection;
   EmbedderOptions embedding;
   MatchOptions matching;
+  IndexOptions index;              // face search: exact, HNSW or IVF-SQ8 (default: by gallery size)
   std::optional<float> threshold;  // overrides the manifest's threshold for the metric
   bool align = true;               // false = plain box crop (for comparisons only)
   bool keep_crops = true;          // store the aligned crop of each enrolled face

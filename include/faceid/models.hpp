@@ -17,8 +17,8 @@ struct ModelSpec {
   std::string name;          // unique id, e.g. "fr_feature"
   std::string version;       // bumps when weights change; part of the embedding model id
   ModelKind kind = ModelKind::kEmbedder;
-  std::string format;        // decoder: ultraface | landmark68 | yunet | scrfd | retinaface | arcface
-  std::string file;          // file name inside a model folder, or an absolute path
+  std::string format;        // decoder: ultraface | landmark68 | yunet | scrfd | retinaface | arcface | fusion
+  std::string file;          // file name inside a model folder, or an absolute path ("" for a fusion)
   std::string sha256;        // pinned hash; empty = not pinned (user-supplied file)
   std::string config;        // second file some formats need (Caffe prototxt), "" = none
   std::string config_sha256;
@@ -31,6 +31,9 @@ struct ModelSpec {
   int output_dim = 0;        // embedders: embedding length
   std::string output;        // output blob name when not the default
   std::string landmarks;     // detectors without their own points: the landmark model to run
+  // Fusion embedders: the member embedders and their score weights (empty = equal weights).
+  std::vector<std::string> members;
+  std::vector<float> weights;
   std::map<std::string, float> thresholds;  // metric -> 1:1 verification threshold
   // metric -> 1:N open-set threshold. Searching many faces gives a stranger many chances
   // to look alike, so identification needs a stricter threshold than one comparison.

@@ -7,6 +7,8 @@
 //   faceid::ApiKeyStore keys(data_dir + "/keys.json");
 //   faceid::RestServer server(*models, collections, keys, options);
 //   server.bind(); server.run();                            // stop() from another thread
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -14,6 +16,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -51,9 +54,12 @@ struct SubjectMatch {
 
 // One gallery store with its in-memory index. Writes run as one store transaction
 // followed by the index update, under an exclusive lock, so searches never see a
-// half-added face. Thread-safe.
+// half-added face. Writes of other processes sharing the store (server replicas, the CLI)
+// reach the index through a background thread: at once when the store pushes news of them
+// (PostgreSQL), and by a version check every kSyncInterval otherwise. Thread-safe.
 class Collection {
  public:
+  static constexpr std::chrono::milliseconds kSyncInterval{2000};
   Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store);
   ~Collection();
   Collection(const Collection&) = delete;
@@ -88,10 +94,15 @@ class Collection {
   std::size_t subject_count() const;
   // Clears every subject (used before the collection is dropped).
   void clear();
+  // Applies the store's writes the index has not seen yet (what the background thread does).
+  void sync();
 
  private:
   Recognition match_locked(const Embedding& embedding, const RecognizeOptions& options) const;
   void require_compatible_locked() const;
+  void apply_locked(const GalleryChanges& changes);
+  void add_to_index_locked(std::int64_t face_id, const std::string& person, const Embedding& embedding);
+  void sync_loop();
 
   std::string name_;
   const Engine& models_;
@@ -102,11 +113,19 @@ class Collection {
   // writers take both exclusively; store reads take store_mutex_ alone.
   mutable std::shared_mutex index_mutex_;
   mutable std::mutex store_mutex_;
+  std::int64_t synced_version_ = 0;  // store version the index reflects; under index_mutex_
+
+  std::mutex sync_mutex_;  // guards the two flags below
+  std::condition_variable sync_wake_;
+  bool sync_requested_ = false;
+  bool stopping_ = false;
+  std::thread sync_thread_;  // runs sync_loop(); joined by the destructor
 };
 
 struct CollectionSetOptions {
   std::string data_dir;  // holds collections.json and, by default, one SQLite file per collection
-  // Store URI of a collection; "{name}" is replaced by the collection name.
+  // Store URI of a collection; "{name}" is replaced by the collection name. A PostgreSQL
+  // URI without "{name}" gets "gallery={name}": every collection in the one database.
   // Default: <data_dir>/collections/{name}.db
   std::string store_uri_template;
 };

@@ -1,6 +1,7 @@
 #pragma once
 // Persistent gallery storage: people, their faces, embeddings and aligned crops.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,18 @@ struct FaceRecord {
   Detection detection;          // in the source image
   std::vector<std::uint8_t> crop_jpeg;  // aligned crop; empty when not kept
   std::string created_at;
+};
+
+// What writes after some version did to a gallery: enough for a reader (another process's
+// in-memory index) to catch up without reloading everything.
+struct GalleryChanges {
+  std::int64_t version = 0;  // the store's version these changes bring the reader to
+  std::string model_id;      // the gallery's model at `version`
+  // True when the log no longer reaches back to the reader's version: `current` then holds
+  // every face and the reader replaces its whole view with it.
+  bool reset = false;
+  std::vector<std::int64_t> removed;  // faces removed or changed: drop these first,
+  std::vector<FaceRecord> current;    // then add these (added or changed faces, no crops)
 };
 
 // Storage backend. Every mutating call is one transaction: it fully happens or not at all.
@@ -56,11 +69,21 @@ class GalleryStore {
                                   const std::vector<std::pair<std::int64_t, Embedding>>& embeddings) = 0;
   // Monotonic counter bumped by every write; lets a reader see that it is stale.
   virtual std::int64_t version() = 0;
+  // The changes of every write after `version`, read in one snapshot.
+  virtual GalleryChanges changes_since(std::int64_t version) = 0;
+  // Asks the store to call `notify` (from a thread of its own) soon after another connection
+  // commits a write, where the backend can push that news; calls may also be spurious. An
+  // empty function stops them. By default nothing is pushed: readers poll version().
+  virtual void on_external_change(std::function<void()> notify) { (void)notify; }
 };
 
 // Opens a store by URI: a file path or "sqlite:PATH" (SQLite; the file and its folder are
 // created when missing; ":memory:" keeps everything in memory). Error(kCorruptStore) for a
 // damaged or newer-schema file, Error(kUnavailable) when another process keeps it locked.
+// "postgresql://..." or "postgres://..." (a libpq connection URI) opens a gallery in a
+// PostgreSQL database; the extra query parameter "gallery=NAME" picks one of several
+// galleries there ("default" when absent). Error(kUnavailable) when the server cannot be
+// reached, after retrying with back-off for a while.
 std::unique_ptr<GalleryStore> open_store(const std::string& uri);
 
 // $FACEID_GALLERY, else $XDG_DATA_HOME/faceid/gallery.db, else ~/.local/share/faceid/gallery.db.

@@ -102,6 +102,8 @@ std::unique_ptr<FaceEmbedder> create_embedder(const ModelSpec& spec, const std::
                                               const EmbedderOptions& options) {
   if (spec.kind != ModelKind::kEmbedder)
     throw Error(ErrorCode::kBadRequest, spec.name + " is not an embedder model");
+  if (spec.format == "fusion")
+    throw Error(ErrorCode::kBadRequest, spec.name + " is a fusion of other embedders and has no model file");
   return std::make_unique<DnnEmbedder>(spec, model_file, options);
 }
 

@@ -83,7 +83,7 @@ struct Engine::Impl {
 
   void load_index() {
     gallery_model = store->model_id();
-    PersonIndex fresh(embedder->dim());
+    PersonIndex fresh(embedder->dim(), config.index);
     if (gallery_model == model_id) {
       for (const auto& face : store->faces(false)) fresh.add_face(face.id, face.person, face.embedding);
     }
@@ -138,11 +138,17 @@ std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
   }
 
   const ModelSpec& embedder_spec = impl->manifest.get(config.embedder);
-  impl->embedder = create_embedder(embedder_spec, model_path(embedder_spec, config.embedder_file, dirs),
-                                   config.embedding);
+  if (embedder_spec.format == "fusion" && !config.embedder_file.empty())
+    throw Error(ErrorCode::kBadRequest, config.embedder + " fuses several models: an embedder file cannot replace them");
+  impl->embedder = create_embedder(
+      embedder_spec, impl->manifest,
+      [&](const ModelSpec& spec) { return model_path(spec, &spec == &embedder_spec ? config.embedder_file : "", dirs); },
+      config.embedding);
   impl->model_id = impl->embedder->model_id();
-  impl->verify_threshold = config.threshold.value_or(
-      manifest_threshold(embedder_spec, embedder_spec.thresholds, config.matching.metric));
+  // Not value_or: its argument would be evaluated, and throw, even when a threshold is given.
+  impl->verify_threshold = config.threshold ? *config.threshold
+                                            : manifest_threshold(embedder_spec, embedder_spec.thresholds,
+                                                                 config.matching.metric);
   impl->threshold = config.threshold.value_or(
       embedder_spec.identify_thresholds.count(metric_name(config.matching.metric))
           ? embedder_spec.identify_thresholds.at(metric_name(config.matching.metric))

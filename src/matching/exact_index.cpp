@@ -2,20 +2,66 @@
 
 #include <algorithm>
 #include <cstring>
+#include <queue>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define FACEID_X86_DISPATCH 1
+#endif
+#include <omp.h>
 
 #include "faceid/error.hpp"
 
 namespace faceid {
+namespace {
 
-// One binary serves old and new x86 CPUs: the loader picks the AVX2/FMA clone when available.
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target_clones("avx2,fma", "default")))
-#endif
-float dot_product(const float* a, const float* b, int n) {
+float dot_portable(const float* a, const float* b, int n) {
   float sum = 0.f;
-#pragma GCC ivdep
   for (int i = 0; i < n; ++i) sum += a[i] * b[i];
   return sum;
+}
+
+#ifdef FACEID_X86_DISPATCH
+// Four independent accumulators hide the FMA latency, so a 512-d row costs about
+// as long as reading it from memory. (A plain float loop is not vectorised at all:
+// without -ffast-math the compiler may not reorder the sum.)
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  int i = 0;
+  for (; i + 32 <= n; i += 32) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+    s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+  }
+  __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+  for (; i + 8 <= n; i += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s);
+  __m128 half = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+  half = _mm_hadd_ps(half, half);
+  half = _mm_hadd_ps(half, half);
+  float sum = _mm_cvtss_f32(half);
+  for (; i < n; ++i) sum += a[i] * b[i];
+  return sum;
+}
+#endif
+
+using DotFn = float (*)(const float*, const float*, int);
+
+DotFn pick_dot() {
+#ifdef FACEID_X86_DISPATCH
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return dot_avx2;
+#endif
+  return dot_portable;
+}
+
+// Below this many floats one thread scans faster than waking a second one.
+constexpr std::size_t kParallelFloats = std::size_t{4} << 20;
+
+}  // namespace
+
+float dot_product(const float* a, const float* b, int n) {
+  static const DotFn dot = pick_dot();
+  return dot(a, b, n);
 }
 
 ExactIndex::ExactIndex(int dim) : dim_(dim) {
@@ -50,15 +96,43 @@ const float* ExactIndex::vector(std::int64_t id) const {
   return it == row_of_.end() ? nullptr : &rows_[it->second * dim_];
 }
 
+bool ExactIndex::reconstruct(std::int64_t id, float* out) const {
+  const float* row = vector(id);
+  if (row) std::memcpy(out, row, sizeof(float) * dim_);
+  return row != nullptr;
+}
+
+std::vector<IndexHit> ExactIndex::scan(std::size_t begin, std::size_t end, const float* query,
+                                       std::size_t k) const {
+  // A size-k heap whose top is the worst kept hit: one pass, no n-sized buffer.
+  std::priority_queue<IndexHit, std::vector<IndexHit>, decltype(&hit_before)> kept(hit_before);
+  for (std::size_t i = begin; i < end; ++i) {
+    const IndexHit hit{ids_[i], dot_product(&rows_[i * dim_], query, dim_)};
+    if (kept.size() < k) {
+      kept.push(hit);
+    } else if (hit_before(hit, kept.top())) {
+      kept.pop();
+      kept.push(hit);
+    }
+  }
+  std::vector<IndexHit> hits(kept.size());
+  for (std::size_t i = hits.size(); i-- > 0; kept.pop()) hits[i] = kept.top();
+  return hits;
+}
+
 std::vector<IndexHit> ExactIndex::search(const float* unit_query, int k) const {
   const std::size_t n = ids_.size();
-  std::vector<IndexHit> hits(n);
-  for (std::size_t i = 0; i < n; ++i) hits[i] = {ids_[i], dot_product(&rows_[i * dim_], unit_query, dim_)};
   const std::size_t keep = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(0, k)));
-  const auto by_score = [](const IndexHit& a, const IndexHit& b) {
-    return a.cosine != b.cosine ? a.cosine > b.cosine : a.id < b.id;
-  };
-  std::partial_sort(hits.begin(), hits.begin() + keep, hits.end(), by_score);
+  if (keep == 0) return {};
+  const int threads = n * dim_ < kParallelFloats ? 1 : std::max(1, omp_get_max_threads());
+  if (threads == 1) return scan(0, n, unit_query, keep);
+  // Each thread keeps the top k of its slice; the merged slices hold the global top k.
+  std::vector<std::vector<IndexHit>> parts(threads);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+  for (int t = 0; t < threads; ++t) parts[t] = scan(n * t / threads, n * (t + 1) / threads, unit_query, keep);
+  std::vector<IndexHit> hits;
+  for (const auto& part : parts) hits.insert(hits.end(), part.begin(), part.end());
+  std::partial_sort(hits.begin(), hits.begin() + keep, hits.end(), hit_before);
   hits.resize(keep);
   return hits;
 }

@@ -11,18 +11,30 @@ namespace faceid {
 // Inner product of two float vectors, vectorised for the running CPU.
 float dot_product(const float* a, const float* b, int n);
 
+// Best first by cosine, ties by id: the order every index returns.
+inline bool hit_before(const IndexHit& a, const IndexHit& b) {
+  return a.cosine != b.cosine ? a.cosine > b.cosine : a.id < b.id;
+}
+
 class ExactIndex final : public VectorIndex {
  public:
   explicit ExactIndex(int dim);
   void add(std::int64_t id, const float* unit) override;
   bool remove(std::int64_t id) override;
   std::vector<IndexHit> search(const float* unit_query, int k) const override;
+  bool reconstruct(std::int64_t id, float* out) const override;
   std::size_t size() const override { return ids_.size(); }
+  int dim() const override { return dim_; }
+  IndexKind kind() const override { return IndexKind::kExact; }
   // The stored vector of `id`, or nullptr. Valid until the next add/remove.
   const float* vector(std::int64_t id) const;
-  int dim() const override { return dim_; }
+  const std::vector<std::int64_t>& ids() const { return ids_; }  // row order
+  const float* rows() const { return rows_.data(); }
 
  private:
+  // Top k of rows [begin, end), best first.
+  std::vector<IndexHit> scan(std::size_t begin, std::size_t end, const float* query, std::size_t k) const;
+
   int dim_;
   std::vector<float> rows_;  // size() x dim_, row i belongs to ids_[i]
   std::vector<std::int64_t> ids_;

@@ -29,6 +29,9 @@ namespace {
 // nearest kCandidateFaces faces are aggregated into person scores.
 constexpr std::size_t kExhaustiveFaces = 20000;
 constexpr std::size_t kCandidateFaces = 2000;
+// Approximate indexes pay for every candidate (HNSW walks with efSearch >= k), so
+// they aggregate fewer: enough for the best people's top-k-mean.
+constexpr std::size_t kApproximateCandidateFaces = 100;
 
 struct PersonEntry {
   std::string name;
@@ -39,16 +42,18 @@ struct PersonEntry {
 }  // namespace
 
 struct PersonIndex::State {
-  explicit State(int d) : dim(d), faces(d), templates(d) {}
+  State(int d, const IndexOptions& o) : dim(d), options(o), faces(create_index(d, o)), templates(d) {}
 
   int dim;
-  ExactIndex faces;
+  IndexOptions options;
+  std::unique_ptr<VectorIndex> faces;
   std::unordered_map<std::int64_t, std::int64_t> person_of_face;
   std::unordered_map<std::int64_t, float> norm_of_face;
   std::unordered_map<std::int64_t, PersonEntry> people;  // by internal person number
   std::unordered_map<std::string, std::int64_t> number_of_person;
   std::int64_t next_number = 1;
-  // One mean template per person, kept current on every change (read by kMeanTemplate).
+  // One mean template per person, kept current on every change (read by kMeanTemplate);
+  // exact whatever the face index, as there are few people per face.
   ExactIndex templates;
   std::unordered_map<std::int64_t, float> template_norms;
 
@@ -80,13 +85,13 @@ struct PersonIndex::State {
   }
 };
 
-PersonIndex::PersonIndex(int dim) : state_(std::make_unique<State>(dim)) {}
+PersonIndex::PersonIndex(int dim, const IndexOptions& options) : state_(std::make_unique<State>(dim, options)) {}
 PersonIndex::~PersonIndex() = default;
 PersonIndex::PersonIndex(PersonIndex&&) noexcept = default;
 PersonIndex& PersonIndex::operator=(PersonIndex&&) noexcept = default;
 
 int PersonIndex::dim() const { return state_->dim; }
-std::size_t PersonIndex::face_count() const { return state_->faces.size(); }
+std::size_t PersonIndex::face_count() const { return state_->faces->size(); }
 std::size_t PersonIndex::person_count() const { return state_->people.size(); }
 
 void PersonIndex::add_face(std::int64_t face_id, const std::string& person, const Embedding& embedding) {
@@ -94,7 +99,7 @@ void PersonIndex::add_face(std::int64_t face_id, const std::string& person, cons
   if (static_cast<int>(embedding.unit.size()) != s.dim)
     throw Error(ErrorCode::kModelMismatch, "embedding of length " + std::to_string(embedding.unit.size()) +
                                                " in an index of dimension " + std::to_string(s.dim));
-  s.faces.add(face_id, embedding.unit.data());
+  s.faces->add(face_id, embedding.unit.data());
   const std::int64_t number = s.number_for(person);
   PersonEntry& entry = s.people[number];
   entry.faces.push_back(face_id);
@@ -110,8 +115,12 @@ bool PersonIndex::remove_face(std::int64_t face_id) {
   const std::int64_t number = it->second;
   PersonEntry& person = s.people[number];
   person.faces.erase(std::remove(person.faces.begin(), person.faces.end(), face_id), person.faces.end());
-  s.update_template(number, s.faces.vector(face_id), s.norm_of_face[face_id], -1.0);
-  s.faces.remove(face_id);
+  // Quantised indexes give back the decoded vector: the template drifts by the
+  // quantisation error until the next start-up rebuilds it.
+  std::vector<float> unit(s.dim);
+  s.faces->reconstruct(face_id, unit.data());
+  s.update_template(number, unit.data(), s.norm_of_face[face_id], -1.0);
+  s.faces->remove(face_id);
   s.person_of_face.erase(it);
   s.norm_of_face.erase(face_id);
   if (person.faces.empty()) {
@@ -140,7 +149,7 @@ void PersonIndex::rename_person(const std::string& from, const std::string& to) 
   s.people[number].name = to;
 }
 
-void PersonIndex::clear() { state_ = std::make_unique<State>(state_->dim); }
+void PersonIndex::clear() { state_ = std::make_unique<State>(state_->dim, state_->options); }
 
 std::vector<MatchCandidate> PersonIndex::rank(const Embedding& query, const MatchOptions& options,
                                               int limit) const {
@@ -156,13 +165,28 @@ std::vector<MatchCandidate> PersonIndex::rank(const Embedding& query, const Matc
                         score_from_cosine(metric, hit.cosine, query.norm, s.template_norms.at(hit.id))});
     }
   } else {
-    const std::size_t n = s.faces.size();
-    const std::size_t wanted = n <= kExhaustiveFaces ? n : kCandidateFaces;
+    const std::size_t n = s.faces->size();
+    // Under kMax with a metric monotone in the cosine, a person's score is their nearest face,
+    // so the nearest faces rank every person they contain exactly. Top-k means need all of a
+    // person's faces, and raw euclidean also depends on each face's norm.
+    const bool nearest_suffice = options.policy == MatchPolicy::kMax && metric != Metric::kEuclidean;
+    const bool exhaustive = !nearest_suffice && n <= kExhaustiveFaces;
+    std::size_t wanted = s.faces->kind() != IndexKind::kExact ? std::min(n, kApproximateCandidateFaces)
+                         : exhaustive                          ? n
+                                                               : std::min(n, kCandidateFaces);
     // Per person: the face scores found, best first (hits arrive best-first by cosine).
     std::unordered_map<std::int64_t, std::vector<float>> scores;
-    for (const IndexHit& hit : s.faces.search(query.unit.data(), static_cast<int>(wanted))) {
-      scores[s.person_of_face.at(hit.id)].push_back(
-          score_from_cosine(metric, hit.cosine, query.norm, s.norm_of_face.at(hit.id)));
+    for (;;) {
+      scores.clear();
+      for (const IndexHit& hit : s.faces->search(query.unit.data(), static_cast<int>(wanted))) {
+        scores[s.person_of_face.at(hit.id)].push_back(
+            score_from_cosine(metric, hit.cosine, query.norm, s.norm_of_face.at(hit.id)));
+      }
+      // Too few people among the candidates (a few people with very many faces): widen.
+      // Approximate indexes are not widened: a graph walk with k near n costs more than a scan.
+      const bool enough_people = limit >= 0 && scores.size() >= static_cast<std::size_t>(limit);
+      if (enough_people || wanted >= n || s.faces->kind() != IndexKind::kExact) break;
+      wanted = std::min(n, wanted * 4);
     }
     const std::size_t k = static_cast<std::size_t>(std::max(1, options.top_k));
     for (auto& [number, list] : scores) {

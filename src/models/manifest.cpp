@@ -28,7 +28,8 @@ ModelSpec spec_from_json(const json& j, const std::string& origin) {
   s.version = j.value("version", "1");
   s.kind = parse_kind(j.at("kind").get<std::string>(), origin);
   s.format = j.at("format").get<std::string>();
-  s.file = j.at("file").get<std::string>();
+  // A fusion has no file of its own: its members have.
+  s.file = s.format == "fusion" ? j.value("file", "") : j.at("file").get<std::string>();
   s.sha256 = j.value("sha256", "");
   s.config = j.value("config", "");
   s.config_sha256 = j.value("config_sha256", "");
@@ -45,6 +46,10 @@ ModelSpec spec_from_json(const json& j, const std::string& origin) {
   s.output_dim = j.value("output_dim", 0);
   s.output = j.value("output", "");
   s.landmarks = j.value("landmarks", "");
+  s.members = j.value("members", std::vector<std::string>{});
+  s.weights = j.value("weights", std::vector<float>{});
+  if (s.format == "fusion" && s.members.empty())
+    throw Error(ErrorCode::kBadRequest, origin + ": fusion model " + s.name + " lists no members");
   if (j.contains("thresholds"))
     s.thresholds = j.at("thresholds").get<std::map<std::string, float>>();
   if (j.contains("identify_thresholds"))
@@ -72,6 +77,8 @@ json spec_to_json(const ModelSpec& s) {
   if (s.output_dim) j["output_dim"] = s.output_dim;
   put("output", s.output);
   put("landmarks", s.landmarks);
+  if (!s.members.empty()) j["members"] = s.members;
+  if (!s.weights.empty()) j["weights"] = s.weights;
   if (!s.thresholds.empty()) j["thresholds"] = s.thresholds;
   if (!s.identify_thresholds.empty()) j["identify_thresholds"] = s.identify_thresholds;
   put("source", s.source);

@@ -4,6 +4,7 @@
 #include <set>
 
 #include <opencv2/imgcodecs.hpp>
+#include <spdlog/spdlog.h>
 
 #include "faceid/error.hpp"
 #include "faceid/image.hpp"
@@ -25,17 +26,79 @@ void require_valid_name(const std::string& name, const char* what) {
 
 Collection::Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store)
     : name_(std::move(name)), models_(models), store_(std::move(store)), index_(1) {
-  gallery_model_ = store_->model_id();
-  // A gallery of another model stays listable but cannot be searched (reindex it first).
-  if (gallery_model_.empty() || gallery_model_ == models_.embedder_model_id()) {
-    const auto faces = store_->faces(false);
-    PersonIndex loaded(faces.empty() ? 1 : static_cast<int>(faces.front().embedding.unit.size()));
-    for (const auto& face : faces) loaded.add_face(face.id, face.person, face.embedding);
-    index_ = std::move(loaded);
-  }
+  apply_locked(store_->changes_since(-1));  // every face, read in one snapshot
+  store_->on_external_change([this] {
+    {
+      std::lock_guard lock(sync_mutex_);
+      sync_requested_ = true;
+    }
+    sync_wake_.notify_one();
+  });
+  sync_thread_ = std::thread([this] { sync_loop(); });
 }
 
-Collection::~Collection() = default;
+Collection::~Collection() {
+  store_->on_external_change({});  // no more calls into a collection being destroyed
+  {
+    std::lock_guard lock(sync_mutex_);
+    stopping_ = true;
+  }
+  sync_wake_.notify_one();
+  sync_thread_.join();
+}
+
+void Collection::apply_locked(const GalleryChanges& changes) {
+  gallery_model_ = changes.model_id;
+  synced_version_ = changes.version;
+  // A gallery of another model stays listable but cannot be searched (reindex it first);
+  // a reindex to this server's model then lists every face as changed.
+  const bool searchable = gallery_model_.empty() || gallery_model_ == models_.embedder_model_id();
+  if (changes.reset || !searchable) index_ = PersonIndex(1);
+  if (!searchable) return;
+  for (const std::int64_t id : changes.removed) index_.remove_face(id);
+  for (const auto& face : changes.current) add_to_index_locked(face.id, face.person, face.embedding);
+}
+
+void Collection::add_to_index_locked(std::int64_t face_id, const std::string& person, const Embedding& embedding) {
+  // An empty index does not know the embedding length yet (it was loaded from no faces).
+  const int dim = static_cast<int>(embedding.unit.size());
+  if (index_.face_count() == 0 && index_.dim() != dim) index_ = PersonIndex(dim, models_.config().index);
+  index_.add_face(face_id, person, embedding);
+}
+
+void Collection::sync() {
+  {
+    std::shared_lock index_lock(index_mutex_);
+    std::lock_guard store_lock(store_mutex_);
+    if (store_->version() == synced_version_) return;
+  }
+  // Applied under the exclusive lock: a local write cannot slip in between reading the
+  // changes and applying them, and searches never see half of a change.
+  std::unique_lock index_lock(index_mutex_);
+  std::lock_guard store_lock(store_mutex_);
+  apply_locked(store_->changes_since(synced_version_));
+}
+
+void Collection::sync_loop() {
+  bool failing = false;
+  std::unique_lock lock(sync_mutex_);
+  while (!stopping_) {
+    sync_wake_.wait_for(lock, kSyncInterval, [this] { return stopping_ || sync_requested_; });
+    if (stopping_) break;
+    sync_requested_ = false;
+    lock.unlock();
+    try {
+      sync();
+      if (failing) spdlog::info("collection {} is in sync with its store again", name_);
+      failing = false;
+    } catch (const std::exception& e) {
+      // Searches go on with what the index holds; the next round tries again.
+      if (!failing) spdlog::warn("collection {} cannot catch up with its store: {}", name_, e.what());
+      failing = true;
+    }
+    lock.lock();
+  }
+}
 
 void Collection::require_compatible_locked() const {
   if (!gallery_model_.empty() && gallery_model_ != models_.embedder_model_id())
@@ -153,12 +216,9 @@ std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
     store_->bind_model(models_.embedder_model_id());
     gallery_model_ = models_.embedder_model_id();
   }
-  // An empty index does not know the embedding length yet (it was loaded from no faces).
-  const int dim = static_cast<int>(fresh.front().embedding.unit.size());
-  if (index_.face_count() == 0 && index_.dim() != dim) index_ = PersonIndex(dim);
   const auto ids = store_->add_faces(subject, fresh);
   for (std::size_t i = 0; i < fresh.size(); ++i) {
-    index_.add_face(ids[i], subject, fresh[i].embedding);
+    add_to_index_locked(ids[i], subject, fresh[i].embedding);
     outcomes[outcome_of_fresh[i]].face_id = ids[i];
   }
   return outcomes;

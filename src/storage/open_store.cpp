@@ -8,6 +8,7 @@
 
 #include "faceid/error.hpp"
 #include "faceid/store.hpp"
+#include "storage/postgres_store.hpp"
 #include "storage/sqlite_store.hpp"
 
 namespace fs = std::filesystem;
@@ -42,7 +43,9 @@ std::unique_ptr<GalleryStore> open_store(const std::string& uri) {
     if (path.empty()) throw Error(ErrorCode::kBadRequest, "gallery URI '" + uri + "' names no file");
     return open_sqlite_store(path);
   }
-  if (const std::string scheme = uri_scheme(uri); !scheme.empty())
+  if (const std::string scheme = uri_scheme(uri); scheme == "postgresql" || scheme == "postgres")
+    return open_postgres_store(uri);
+  else if (!scheme.empty())
     throw Error(ErrorCode::kBadRequest,
                 "gallery URI '" + uri + "': " + scheme + " galleries are not supported by this build");
   if (uri.empty()) throw Error(ErrorCode::kBadRequest, "the gallery path is empty");

@@ -104,6 +104,51 @@ std::string validate_face_batch(const std::vector<FaceRecord>& faces) {
   return first.model_id;
 }
 
+std::string batch_model_for(const std::string& batch_model, const std::string& bound) {
+  const std::string model = batch_model.empty() ? bound : batch_model;
+  if (model.empty()) throw Error(ErrorCode::kBadRequest, "the faces carry no model id and the gallery has none");
+  if (!bound.empty() && model != bound)
+    throw Error(ErrorCode::kModelMismatch, "faces of model " + model + " cannot join a gallery of model " + bound +
+                                               "; run `faceid reindex` first");
+  return model;
+}
+
+void require_same_dim(std::size_t stored_dim, std::size_t dim) {
+  if (stored_dim != dim)
+    throw Error(ErrorCode::kModelMismatch, "the gallery holds " + std::to_string(stored_dim) +
+                                               "-d embeddings, not " + std::to_string(dim) + "-d ones");
+}
+
+Error model_mismatch(const std::string& bound, const std::string& wanted) {
+  return Error(ErrorCode::kModelMismatch, "the gallery holds embeddings of model " + bound + ", not " + wanted +
+                                              "; run `faceid reindex` to convert it");
+}
+
+void validate_replacements(const std::string& model_id,
+                           const std::vector<std::pair<std::int64_t, Embedding>>& embeddings) {
+  if (model_id.empty()) throw Error(ErrorCode::kBadRequest, "cannot reindex to an empty model id");
+  std::set<std::int64_t> ids;
+  for (const auto& [id, embedding] : embeddings) {
+    validate_embedding(embedding, "face " + std::to_string(id));
+    if (embedding.unit.size() != embeddings.front().second.unit.size())
+      throw Error(ErrorCode::kModelMismatch, "the new embeddings do not all have the same dimension");
+    if (!ids.insert(id).second)
+      throw Error(ErrorCode::kBadRequest, "face " + std::to_string(id) + " is given two new embeddings");
+  }
+}
+
+void require_every_face_replaced(std::int64_t stored, std::size_t given) {
+  if (stored != static_cast<std::int64_t>(given))
+    throw Error(ErrorCode::kConflict, "the gallery holds " + std::to_string(stored) + " faces but " +
+                                          std::to_string(given) +
+                                          " new embeddings were given; it changed meanwhile, run the reindex again");
+}
+
+bool change_log_covers(std::int64_t since, std::int64_t current) {
+  // A reader ahead of the store saw a gallery that was since deleted and created anew.
+  return since >= 0 && since <= current && current - since <= kChangeLogVersions;
+}
+
 std::vector<std::uint8_t> encode_floats(const float* values, std::size_t count) {
   std::vector<std::uint8_t> bytes(count * 4);
   for (std::size_t i = 0; i < count; ++i) {

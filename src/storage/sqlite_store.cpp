@@ -4,7 +4,6 @@
 
 #include <filesystem>
 #include <mutex>
-#include <set>
 
 #include "faceid/error.hpp"
 #include "storage/record_codec.hpp"
@@ -47,33 +46,22 @@ const char* const kMigrations[] = {
       face_id INTEGER PRIMARY KEY REFERENCES faces(id) ON DELETE CASCADE,
       jpeg BLOB NOT NULL);
     )sql",
+    // 2: the change log other connections catch up from (GalleryStore::changes_since): the
+    // faces each version touched. Rows older than kChangeLogVersions versions are pruned.
+    R"sql(
+    CREATE TABLE face_changes (
+      version INTEGER NOT NULL,
+      face_id INTEGER NOT NULL,
+      PRIMARY KEY (version, face_id)) WITHOUT ROWID;
+    )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
 
-// Columns of FaceRecord, in the order read_face() expects.
+// Columns of FaceRecord, in the order read_face_row() expects.
 constexpr const char* kFaceColumns =
     "f.id, p.name, f.model_id, f.embedding, f.norm, f.content_sha256, f.source, f.box_x, f.box_y, "
     "f.box_w, f.box_h, f.det_score, f.landmarks, f.created_at";
-
-FaceRecord read_face(const SqliteStatement& row, bool with_crop) {
-  FaceRecord face;
-  face.id = row.integer(0);
-  const std::string what = "face " + std::to_string(face.id);
-  face.person = row.text(1);
-  face.model_id = row.text(2);
-  face.embedding.unit = decode_floats(row.blob(3), "the embedding of " + what);
-  face.embedding.norm = static_cast<float>(row.real(4));
-  face.content_sha256 = row.text(5);
-  face.source = row.text(6);
-  face.detection.box = cv::Rect2f(static_cast<float>(row.real(7)), static_cast<float>(row.real(8)),
-                                  static_cast<float>(row.real(9)), static_cast<float>(row.real(10)));
-  face.detection.score = static_cast<float>(row.real(11));
-  face.detection.landmarks = decode_landmarks(row.blob(12), "the landmarks of " + what);
-  face.created_at = row.text(13);
-  if (with_crop) face.crop_jpeg = row.blob(14);
-  return face;
-}
 
 class SqliteStore final : public GalleryStore {
  public:
@@ -99,9 +87,7 @@ class SqliteStore final : public GalleryStore {
     write([&] {
       const std::string bound = meta_text("embedding_model");
       if (bound == model_id) return false;
-      if (!bound.empty())
-        throw Error(ErrorCode::kModelMismatch, "the gallery holds embeddings of model " + bound + ", not " +
-                                                   model_id + "; run `faceid reindex` to convert it");
+      if (!bound.empty()) throw model_mismatch(bound, model_id);
       set_meta_text("embedding_model", model_id);
       return true;
     });
@@ -136,6 +122,7 @@ class SqliteStore final : public GalleryStore {
                       "'" + face.source + "' is already enrolled as " + *owner + " (same image content)");
       const std::int64_t owner_id = find_or_create_person(person);
       for (const auto& face : faces) ids.push_back(insert_face(owner_id, model, face));
+      changed_ = ids;
       return true;
     });
     return ids;
@@ -150,6 +137,7 @@ class SqliteStore final : public GalleryStore {
     write([&] {
       const auto id = person_id(name);
       if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + name + "' in the gallery");
+      changed_ = face_ids_of(*id);
       SqliteStatement(db_, "DELETE FROM people WHERE id = ?").bind_int(1, *id).run();
       unbind_model_when_empty();
       return true;
@@ -164,6 +152,7 @@ class SqliteStore final : public GalleryStore {
       if (from == to) return false;
       if (person_id(to)) throw Error(ErrorCode::kConflict, "a person named '" + to + "' already exists");
       SqliteStatement(db_, "UPDATE people SET name = ? WHERE id = ?").bind_text(1, to).bind_int(2, *id).run();
+      changed_ = face_ids_of(*id);
       return true;
     });
   }
@@ -174,6 +163,7 @@ class SqliteStore final : public GalleryStore {
       SqliteStatement(db_, "DELETE FROM faces WHERE id = ?").bind_int(1, face_id).run();
       removed = db_.changes() > 0;
       if (removed) unbind_model_when_empty();
+      changed_ = {face_id};
       return removed;
     });
     return removed;
@@ -197,23 +187,10 @@ class SqliteStore final : public GalleryStore {
 
   void replace_embeddings(const std::string& model_id,
                           const std::vector<std::pair<std::int64_t, Embedding>>& embeddings) override {
-    if (model_id.empty()) throw Error(ErrorCode::kBadRequest, "cannot reindex to an empty model id");
-    std::set<std::int64_t> ids;
-    for (const auto& [id, embedding] : embeddings) {
-      validate_embedding(embedding, "face " + std::to_string(id));
-      if (embedding.unit.size() != embeddings.front().second.unit.size())
-        throw Error(ErrorCode::kModelMismatch, "the new embeddings do not all have the same dimension");
-      if (!ids.insert(id).second)
-        throw Error(ErrorCode::kBadRequest, "face " + std::to_string(id) + " is given two new embeddings");
-    }
+    validate_replacements(model_id, embeddings);
     write([&] {
       // Distinct ids, all stored, as many as stored faces: every face gets its new vector.
-      const std::int64_t stored = face_count();
-      if (stored != static_cast<std::int64_t>(embeddings.size()))
-        throw Error(ErrorCode::kConflict, "the gallery holds " + std::to_string(stored) + " faces but " +
-                                              std::to_string(embeddings.size()) +
-                                              " new embeddings were given; it changed meanwhile, run the "
-                                              "reindex again");
+      require_every_face_replaced(face_count(), embeddings.size());
       SqliteStatement update(db_, "UPDATE faces SET model_id = ?, dim = ?, embedding = ?, norm = ? WHERE id = ?");
       for (const auto& [id, embedding] : embeddings) {
         const auto& unit = embedding.unit;
@@ -226,6 +203,7 @@ class SqliteStore final : public GalleryStore {
             .run();
         if (db_.changes() != 1)
           throw Error(ErrorCode::kNotFound, "face " + std::to_string(id) + " is not in the gallery");
+        changed_.push_back(id);
       }
       set_meta_text("embedding_model", model_id);
       return true;
@@ -234,21 +212,64 @@ class SqliteStore final : public GalleryStore {
 
   std::int64_t version() override {
     std::lock_guard lock(mutex_);
-    SqliteStatement query(db_, "SELECT value FROM meta WHERE key = 'version'");
-    return query.step() ? query.integer(0) : 0;
+    return current_version();
+  }
+
+  GalleryChanges changes_since(std::int64_t since) override {
+    std::lock_guard lock(mutex_);
+    SqliteTransaction snapshot(db_, SqliteTransaction::Kind::kRead);
+    GalleryChanges changes;
+    changes.version = current_version();
+    changes.model_id = meta_text("embedding_model");
+    changes.reset = !change_log_covers(since, changes.version);
+    if (changes.reset) {
+      changes.current = select_faces(false, "", nullptr);
+    } else {
+      SqliteStatement touched(db_, "SELECT DISTINCT face_id FROM face_changes WHERE version > ? ORDER BY face_id");
+      touched.bind_int(1, since);
+      while (touched.step()) changes.removed.push_back(touched.integer(0));
+      SqliteStatement query(db_, std::string("SELECT ") + kFaceColumns +
+                                     " FROM faces f JOIN people p ON p.id = f.person_id WHERE f.id = ?");
+      for (const std::int64_t id : changes.removed) {
+        query.reset().bind_int(1, id);
+        if (query.step()) changes.current.push_back(read_face_row(query, false));
+      }
+    }
+    snapshot.commit();
+    return changes;
   }
 
  private:
   // Runs `body` in one write transaction. It returns whether it changed anything: if so the
-  // version counter is bumped in the same transaction and it commits, otherwise it rolls back.
-  // An exception rolls everything back.
+  // version counter is bumped and the faces it touched (changed_) are logged in the same
+  // transaction, and it commits; otherwise it rolls back. An exception rolls everything back.
   template <typename Body>
   void write(Body&& body) {
     std::lock_guard lock(mutex_);
     SqliteTransaction transaction(db_, SqliteTransaction::Kind::kWrite);
+    changed_.clear();
     if (!body()) return;
     db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'version'");
+    const std::int64_t version = current_version();
+    SqliteStatement log(db_, "INSERT OR IGNORE INTO face_changes(version, face_id) VALUES (?, ?)");
+    for (const std::int64_t id : changed_) log.reset().bind_int(1, version).bind_int(2, id).run();
+    SqliteStatement(db_, "DELETE FROM face_changes WHERE version <= ?")
+        .bind_int(1, version - kChangeLogVersions)
+        .run();
     transaction.commit();
+  }
+
+  std::int64_t current_version() {
+    SqliteStatement query(db_, "SELECT value FROM meta WHERE key = 'version'");
+    return query.step() ? query.integer(0) : 0;
+  }
+
+  std::vector<std::int64_t> face_ids_of(std::int64_t person_id) {
+    SqliteStatement query(db_, "SELECT id FROM faces WHERE person_id = ?");
+    query.bind_int(1, person_id);
+    std::vector<std::int64_t> ids;
+    while (query.step()) ids.push_back(query.integer(0));
+    return ids;
   }
 
   // 0 for a new (or zero-byte) file. Read without a write lock, so opening an up-to-date
@@ -329,16 +350,10 @@ class SqliteStore final : public GalleryStore {
   // batch's model or dimension differs from what the gallery holds.
   std::string bind_for_batch(const std::string& batch_model, std::size_t dim) {
     const std::string bound = meta_text("embedding_model");
-    const std::string model = batch_model.empty() ? bound : batch_model;
-    if (model.empty()) throw Error(ErrorCode::kBadRequest, "the faces carry no model id and the gallery has none");
-    if (!bound.empty() && model != bound)
-      throw Error(ErrorCode::kModelMismatch, "faces of model " + model + " cannot join a gallery of model " +
-                                                 bound + "; run `faceid reindex` first");
+    const std::string model = batch_model_for(batch_model, bound);
     if (bound.empty()) set_meta_text("embedding_model", model);
     SqliteStatement stored(db_, "SELECT dim FROM faces LIMIT 1");
-    if (stored.step() && static_cast<std::size_t>(stored.integer(0)) != dim)
-      throw Error(ErrorCode::kModelMismatch, "the gallery holds " + std::to_string(stored.integer(0)) +
-                                                 "-d embeddings, not " + std::to_string(dim) + "-d ones");
+    if (stored.step()) require_same_dim(static_cast<std::size_t>(stored.integer(0)), dim);
     return model;
   }
 
@@ -384,12 +399,13 @@ class SqliteStore final : public GalleryStore {
                                    " ORDER BY f.id");
     if (person_id) query.bind_int(1, *person_id);
     std::vector<FaceRecord> faces;
-    while (query.step()) faces.push_back(read_face(query, with_crops));
+    while (query.step()) faces.push_back(read_face_row(query, with_crops));
     return faces;
   }
 
   std::mutex mutex_;  // one connection, one caller at a time
   SqliteDb db_;
+  std::vector<std::int64_t> changed_;  // faces the running write touched, for the change log
 };
 
 }  // namespace

@@ -1,0 +1,118 @@
+"""Enrollment, identification, verification, people management and errors on real LFW photos."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import faceid
+from conftest import PEOPLE, photos_of
+
+
+def test_sample_group_photo_without_the_shared_data(engine):
+    """Runs on what set-up installs: the sample photos next to the models."""
+    photo = Path(faceid.default_model_dir()) / "samples" / "sample2.jpg"
+    faces = engine.detect(str(photo))
+    assert len(faces) > 1
+    outcome = engine.enroll("someone", [photo])[0]  # the largest face
+    assert outcome.status == "enrolled" and outcome.faces_found == len(faces)
+    named = [face.user_id for face in engine.identify(str(photo))]
+    assert named[0] == "someone" and named.count("someone") == 1
+
+
+def test_identify_names_held_out_photos_of_enrolled_people(gallery_engine, held_out):
+    for person, photo in held_out:
+        image = faceid.load_image(photo)
+        faces = gallery_engine.identify(image)
+        assert faces, f"no face found in {photo}"
+        face = faces[0]  # largest first
+        assert face.user_id == person, f"{photo}: {face}"
+        assert face.score >= face.threshold == pytest.approx(gallery_engine.threshold)
+        assert face.best.user_id == person
+        assert face.runner_up is not None and face.runner_up.user_id != person
+        x, y, w, h = face.box
+        assert w > 20 and h > 20 and 0 <= x + w / 2 <= image.shape[1] and 0 <= y + h / 2 <= image.shape[0]
+        assert len(face.landmarks) == 5
+        left_eye, right_eye = face.landmarks[0], face.landmarks[1]
+        assert x <= left_eye[0] < right_eye[0] <= x + w  # the image's left eye comes first
+
+
+def test_never_enrolled_person_is_unknown(gallery_engine, lfw):
+    stranger = photos_of(lfw, "Hu_Jintao")[0]
+    faces = gallery_engine.identify(stranger)
+    assert faces and faces[0].user_id is None
+    assert faces[0].best is not None and faces[0].score < faces[0].threshold
+
+
+def test_enroll_reports_every_image_and_is_idempotent(engine, lfw):
+    photos = photos_of(lfw, PEOPLE[0])[:3]
+    first = engine.enroll("alice", photos)
+    assert [o.status for o in first] == ["enrolled"] * 3
+    assert all(o.face_id is not None and o.detection is not None for o in first)
+    assert [o.source for o in first] == photos
+    with open(photos[0], "rb") as f:
+        again = engine.enroll("alice", [photos[1], f.read(), b"not an image"])
+    assert [o.status for o in again] == ["duplicate", "duplicate", "bad_image"]
+    assert again[0].message == "already enrolled as alice"
+    assert [(p.user_id, p.face_count) for p in engine.people()] == [("alice", 3)]
+
+
+def test_verify_lfw_pairs(engine, lfw):
+    lines = (lfw / "pairs_paths.txt").read_text().split("\n")
+    pairs = [line.split() for line in lines if line.strip()]
+    same = [p for p in pairs if p[2] == "1"][:30]
+    different = [p for p in pairs if p[2] == "0"][:30]
+    for subset, expected in ((same, True), (different, False)):
+        errors = []
+        for a, b, *_ in subset:
+            result = engine.verify(str(lfw / a), str(lfw / b))
+            assert bool(result) == result.same_person and result.metric == "cosine"
+            if result.same_person != expected:
+                errors.append((a, b, result.score))
+        # The default model verifies 99.3 % of the LFW dev pairs correctly (docs/accuracy.md).
+        assert len(errors) <= 2, errors
+
+
+def test_people_management(engine, lfw):
+    engine.enroll("bob", photos_of(lfw, PEOPLE[1])[:2])
+    engine.enroll("carol", photos_of(lfw, PEOPLE[0])[:1])
+    engine.rename_person("bob", "robert")
+    assert sorted(p.user_id for p in engine.people()) == ["carol", "robert"]
+    with pytest.raises(faceid.ConflictError):
+        engine.rename_person("robert", "carol")
+    engine.remove_person("carol")
+    with pytest.raises(faceid.NotFoundError) as error:
+        engine.remove_person("carol")
+    assert error.value.code == "not_found" and isinstance(error.value, faceid.Error)
+    assert engine.identify(photos_of(lfw, PEOPLE[1])[6])[0].user_id == "robert"
+
+
+def test_export_and_import_embeddings(gallery_engine, held_out, tmp_path):
+    path = str(tmp_path / "faces.json")
+    gallery_engine.export_embeddings(path)
+    fresh = faceid.Engine(gallery=str(tmp_path / "fresh.db"))
+    assert fresh.import_embeddings(path) == len(PEOPLE) * 5
+    person, photo = held_out[0]
+    assert fresh.identify(photo)[0].user_id == person
+
+
+def test_errors_carry_typed_codes(engine, lfw, tmp_path):
+    blank = np.full((240, 320, 3), 128, np.uint8)
+    with pytest.raises(faceid.NoFaceError, match="first image") as error:
+        engine.verify(blank, photos_of(lfw, PEOPLE[0])[0])
+    assert error.value.code == "no_face"
+    with pytest.raises(faceid.NotFoundError):
+        engine.identify(str(tmp_path / "missing.jpg"))
+    garbage = tmp_path / "garbage.jpg"
+    garbage.write_bytes(b"definitely not a jpeg")
+    with pytest.raises(faceid.BadImageError):
+        engine.identify(garbage)
+    with pytest.raises(faceid.BadImageError):
+        engine.enroll("x", [garbage], strict=True)
+    assert engine.people() == []
+    with pytest.raises(faceid.BadRequestError):
+        faceid.Engine(gallery=":memory:", metric="manhattan")
+    with pytest.raises(faceid.ModelInvalidError):
+        faceid.Engine(gallery=":memory:", model_dir=str(tmp_path), embedder_file=str(tmp_path / "none.onnx"))
+    codes = {cls.code for cls in vars(faceid).values() if isinstance(cls, type) and issubclass(cls, faceid.Error)}
+    assert codes == {None, "bad_image", "no_face", "not_found", "conflict", "corrupt_store", "model_mismatch",
+                     "model_invalid", "bad_request", "io_error", "unavailable"}
