@@ -344,6 +344,7 @@ TEST(IndexFactory, AutoSwitchesToHnswAtTheSizeThreshold) {
   const int dim = 32;
   const auto rows = clustered_units(rng, 10, 60, dim, 0.5f);
   IndexOptions options;
+  options.kind = IndexKind::kAuto;
   options.auto_hnsw_from = 500;
   auto index = create_index(dim, options);
   for (int i = 0; i < 499; ++i) index->add(i, &rows[i * dim]);
