@@ -44,6 +44,22 @@ TEST(NonMaxSuppression, KeepsBestOfEachOverlappingGroupInScoreOrder) {
   EXPECT_TRUE(non_max_suppression({}, {}, 0.4f).empty());
 }
 
+TEST(SubjectFace, LargestAmongTheConfidentFaces) {
+  auto face = [](float side, float score) {
+    Detection d;
+    d.box = cv::Rect2f(0.f, 0.f, side, side);
+    d.score = score;
+    return d;
+  };
+  // A big doubtful detection loses to the confident subject...
+  const std::vector<Detection> poster = {face(90, 0.83f), face(60, 1.0f), face(20, 0.74f)};
+  EXPECT_EQ(subject_face(poster).box.width, 60.f);
+  // ...while among equally confident faces size decides.
+  const std::vector<Detection> group = {face(40, 0.99f), face(70, 0.95f), face(50, 1.0f)};
+  EXPECT_EQ(subject_face(group).box.width, 70.f);
+  EXPECT_EQ(test::error_of([] { subject_face({}); }), ErrorCode::kNoFace);
+}
+
 TEST(NonMaxSuppression, RejectsMismatchedInputs) {
   try {
     non_max_suppression({{0, 0, 1, 1}}, {}, 0.4f);

@@ -43,4 +43,9 @@ std::vector<int> non_max_suppression(const std::vector<cv::Rect2f>& boxes,
 
 float intersection_over_union(const cv::Rect2f& a, const cv::Rect2f& b);
 
+// The face a photo is of: the largest face among those detected about as confidently as the
+// best one, so a big, doubtful detection (a poster, a pattern) never displaces the subject.
+// Error(kNoFace) when `faces` is empty.
+const Detection& subject_face(const std::vector<Detection>& faces);
+
 }  // namespace faceid

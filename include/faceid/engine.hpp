@@ -54,7 +54,7 @@ const char* enroll_status_name(EnrollStatus status);
 struct EnrollOutcome {
   std::string source;
   EnrollStatus status = EnrollStatus::kEnrolled;
-  int faces_found = 0;                 // > 1: the largest face was taken
+  int faces_found = 0;                 // > 1: subject_face() was taken
   std::optional<std::int64_t> face_id;
   std::optional<Detection> detection;
   std::string message;                 // why it was skipped, or the owner of a duplicate
@@ -90,12 +90,12 @@ class Engine {
   std::vector<Detection> detect(const cv::Mat& bgr) const;
   // Embeddings of the given detections of one image, in one batch.
   std::vector<Embedding> embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
-  // Compares the largest face of each image. Error(kNoFace) when one has none.
+  // Compares the subject face (subject_face()) of each image. Error(kNoFace) when one has none.
   VerifyResult verify(const cv::Mat& a, const cv::Mat& b) const;
   // The aligned crop the embedder sees for a detection.
   cv::Mat aligned_crop(const cv::Mat& bgr, const Detection& face) const;
 
-  // Enrolls the largest face of each image under `person`, in one transaction.
+  // Enrolls the subject face (subject_face()) of each image under `person`, in one transaction.
   // Bad images and images without a face are reported, not enrolled; with
   // `strict`, any such image aborts the whole enrollment with an Error.
   std::vector<EnrollOutcome> enroll(const std::string& person, const std::vector<EnrollImage>& images,

@@ -48,7 +48,7 @@ struct SubjectMatch {
   float score = 0.f;
   float threshold = 0.f;
   bool same_person = false;
-  Detection detection;  // the probe's largest face
+  Detection detection;  // the probe's subject face (subject_face())
   int faces_in_image = 0;
 };
 
@@ -74,7 +74,7 @@ class Collection {
   void rename_subject(const std::string& from, const std::string& to);
   void remove_subject(const std::string& name);
 
-  // Enrolls the largest face of each image under `subject` (created when new),
+  // Enrolls the subject face of each image under `subject` (created when new),
   // in one transaction; images that fail are reported, not enrolled.
   std::vector<EnrollOutcome> add_faces(const std::string& subject, const std::vector<EnrollImage>& images,
                                        const ImageLimits& limits);
@@ -86,7 +86,7 @@ class Collection {
 
   std::vector<Recognition> recognize(const cv::Mat& bgr, const RecognizeOptions& options) const;
   Recognition recognize_embedding(const Embedding& embedding, const RecognizeOptions& options) const;
-  // Compares the largest face of `bgr` with the stored faces of `subject` only.
+  // Compares the subject face of `bgr` with the stored faces of `subject` only.
   SubjectMatch verify_subject(const cv::Mat& bgr, const std::string& subject,
                               std::optional<float> threshold) const;
 

@@ -66,7 +66,7 @@ class FaceResult:
     def runner_up(self) -> Optional[Candidate]: ...
 
 class VerifyResult:
-    """Comparison of the largest face of two images; true when they are the same person."""
+    """Comparison of the subject face (the largest confident one) of two images; true when they are the same person."""
     @property
     def same_person(self) -> bool: ...
     @property
@@ -208,11 +208,11 @@ class Engine:
     def match(self, embedding: npt.ArrayLike, candidates: int = 2) -> FaceResult:
         """Searches the gallery for one embedding (a row of embed())."""
     def verify(self, a: _Image, b: _Image) -> VerifyResult:
-        """Compares the largest face of each image. NoFaceError when one has none."""
+        """Compares the subject face (the largest confident one) of each image. NoFaceError when one has none."""
     def aligned_crop(self, image: _Image, face: Detection) -> npt.NDArray[np.uint8]:
         """The aligned BGR crop the embedder sees for a detection."""
     def enroll(self, user_id: str, images: Iterable[_EnrollSource], strict: bool = False) -> list[EnrollOutcome]:
-        """Enrolls the largest face of each image under user_id, in one transaction."""
+        """Enrolls the largest confident face of each image under user_id, in one transaction."""
     def people(self) -> list[Person]: ...
     def remove_person(self, user_id: str) -> None: ...
     def rename_person(self, old: str, new: str) -> None: ...

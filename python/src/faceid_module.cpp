@@ -220,7 +220,7 @@ void bind_values(py::module_& m) {
             .cast<std::string>();
       });
 
-  py::class_<VerifyResult>(m, "VerifyResult", "Comparison of the largest face of two images.")
+  py::class_<VerifyResult>(m, "VerifyResult", "Comparison of the subject face (the largest confident one) of two images.")
       .def_readonly("same_person", &VerifyResult::same_person)
       .def_readonly("score", &VerifyResult::score)
       .def_readonly("threshold", &VerifyResult::threshold, "The 1:1 verification threshold applied.")
@@ -240,7 +240,7 @@ void bind_values(py::module_& m) {
       .def_readonly("source", &EnrollOutcome::source, "The path, or bytes[i] / array[i].")
       .def_property_readonly("status", [](const EnrollOutcome& o) { return enroll_status_name(o.status); },
                              "'enrolled', 'duplicate', 'no_face' or 'bad_image'.")
-      .def_readonly("faces_found", &EnrollOutcome::faces_found, "More than 1: the largest face was taken.")
+      .def_readonly("faces_found", &EnrollOutcome::faces_found, "More than 1: the largest confident face was taken.")
       .def_readonly("face_id", &EnrollOutcome::face_id)
       .def_readonly("detection", &EnrollOutcome::detection)
       .def_readonly("message", &EnrollOutcome::message, "Why it was skipped, or the owner of a duplicate.")
@@ -411,7 +411,7 @@ gallery: SQLite file (created when missing), ":memory:", or None for the default
             py::gil_scoped_release nogil;
             return e.verify(arg_a.pixels(e.config().limits), arg_b.pixels(e.config().limits));
           },
-          "a"_a, "b"_a, "Compares the largest face of each image. NoFaceError when one has none.")
+          "a"_a, "b"_a, "Compares the subject face (the largest confident one) of each image. NoFaceError when one has none.")
       .def(
           "aligned_crop",
           [](const Engine& e, const py::handle& image, const Detection& face) {
@@ -433,7 +433,7 @@ gallery: SQLite file (created when missing), ":memory:", or None for the default
             return e.enroll(user_id, batch, strict);
           },
           "user_id"_a, "images"_a, "strict"_a = false, R"doc(
-Enrolls the largest face of each image (path, encoded bytes or BGR array) under user_id, in one
+Enrolls the largest confident face of each image (path, encoded bytes or BGR array) under user_id, in one
 transaction. Images without a face or unreadable are reported in the outcomes, not enrolled;
 with strict=True any of them aborts the whole enrollment with an exception.)doc")
       .def("people", &Engine::people, py::call_guard<py::gil_scoped_release>(), "Every enrolled person.")

@@ -200,8 +200,8 @@ VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b) const {
   result.faces_in_b = static_cast<int>(faces_b.size());
   if (faces_a.empty()) throw Error(ErrorCode::kNoFace, "no face found in the first image");
   if (faces_b.empty()) throw Error(ErrorCode::kNoFace, "no face found in the second image");
-  result.face_a = faces_a.front();  // detections come largest first
-  result.face_b = faces_b.front();
+  result.face_a = subject_face(faces_a);
+  result.face_b = subject_face(faces_b);
   const Embedding ea = impl_->embed(a, {result.face_a}).front();
   const Embedding eb = impl_->embed(b, {result.face_b}).front();
   result.metric = impl_->config.matching.metric;
@@ -238,13 +238,13 @@ std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::
       outcome.faces_found = static_cast<int>(faces.size());
       if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found");
       if (faces.size() > 1)
-        outcome.message = std::to_string(faces.size()) + " faces found; the largest was enrolled";
+        outcome.message = std::to_string(faces.size()) + " faces found; the largest confident one was enrolled";
       FaceRecord record;
       record.person = person;
       record.model_id = impl.model_id;
       record.content_sha256 = sha;
       record.source = image.source;
-      record.detection = faces.front();
+      record.detection = subject_face(faces);
       crops.push_back(impl.crop(bgr, record.detection));
       if (impl.config.keep_crops) cv::imencode(".jpg", crops.back(), record.crop_jpeg, {cv::IMWRITE_JPEG_QUALITY, 95});
       outcome.detection = record.detection;

@@ -30,7 +30,7 @@ class SingleThreadedOpenCv {
 
 // Part of every cache key: bump it whenever detection, landmark or alignment code changes
 // what it produces, so a cache written by older code is never read as current.
-constexpr const char* kPipelineRevision = "r2";
+constexpr const char* kPipelineRevision = "r3";
 
 struct CacheKeys {
   std::string detection, embedding;
@@ -86,8 +86,8 @@ ImageFace embed_one(const Engine& engine, const std::string& path, EmbeddingCach
     if (cached_detection) {
       largest = *cached_detection;
     } else {
-      const auto faces = engine.detect(image);  // sorted by decreasing area
-      if (!faces.empty()) largest = faces.front();
+      const auto faces = engine.detect(image);
+      if (!faces.empty()) largest = subject_face(faces);
       if (cache) cache->put_detection(keys.detection, largest);
     }
     if (!largest) {

@@ -172,13 +172,13 @@ std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
       outcome.faces_found = static_cast<int>(faces.size());
       if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found");
       if (faces.size() > 1)
-        outcome.message = std::to_string(faces.size()) + " faces found; the largest was enrolled";
+        outcome.message = std::to_string(faces.size()) + " faces found; the largest confident one was enrolled";
       FaceRecord record;
       record.person = subject;
       record.model_id = models_.embedder_model_id();
       record.content_sha256 = sha;
       record.source = image.source;
-      record.detection = faces.front();
+      record.detection = subject_face(faces);
       if (models_.config().keep_crops)
         cv::imencode(".jpg", models_.aligned_crop(bgr, record.detection), record.crop_jpeg,
                      {cv::IMWRITE_JPEG_QUALITY, 95});
@@ -319,7 +319,7 @@ SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& s
   const auto faces = models_.detect(bgr);
   result.faces_in_image = static_cast<int>(faces.size());
   if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found in the image");
-  result.detection = faces.front();
+  result.detection = subject_face(faces);
   const Embedding probe = models_.embed(bgr, {result.detection}).front();
   PersonIndex one(static_cast<int>(stored.front().embedding.unit.size()));
   for (const auto& face : stored) one.add_face(face.id, subject, face.embedding);
