@@ -28,7 +28,7 @@ void serve(const GlobalOptions& globals, ServeOptions options) {
   const auto models = Engine::open(config);
   // `faceid --store postgresql://... serve`: the collections live in that database.
   const std::string& store = globals.gallery;
-  if (options.store_template.empty() && (store.rfind("postgresql://", 0) == 0 || store.rfind("postgres://", 0) == 0))
+  if (options.store_template.empty() && is_postgres_uri(store))
     options.store_template = store;
   CollectionSet collections(*models, {options.data_dir, options.store_template});
   // Every collection opens now, so a database that cannot be reached (after retrying with

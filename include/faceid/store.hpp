@@ -86,6 +86,9 @@ class GalleryStore {
 // reached, after retrying with back-off for a while.
 std::unique_ptr<GalleryStore> open_store(const std::string& uri);
 
+// Whether `uri` names a PostgreSQL gallery ("postgresql://..." or "postgres://...").
+bool is_postgres_uri(const std::string& uri);
+
 // $FACEID_GALLERY, else $XDG_DATA_HOME/faceid/gallery.db, else ~/.local/share/faceid/gallery.db.
 std::string default_gallery_path();
 

@@ -34,8 +34,7 @@ CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
     options_.store_uri_template = "sqlite:" + options_.data_dir + "/collections/{name}.db";
   // One PostgreSQL database holds every collection, each a gallery of its shared tables.
   const auto& uri = options_.store_uri_template;
-  if ((uri.rfind("postgresql://", 0) == 0 || uri.rfind("postgres://", 0) == 0) &&
-      uri.find("{name}") == std::string::npos)
+  if (is_postgres_uri(uri) && uri.find("{name}") == std::string::npos)
     options_.store_uri_template += std::string(uri.find('?') == std::string::npos ? "?" : "&") + "gallery={name}";
   if (options_.store_uri_template.find("{name}") == std::string::npos)
     throw Error(ErrorCode::kBadRequest, "the store URI template must contain {name}");

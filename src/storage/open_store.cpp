@@ -35,6 +35,11 @@ std::string home_folder() {
 
 }  // namespace
 
+bool is_postgres_uri(const std::string& uri) {
+  const std::string scheme = uri_scheme(uri);
+  return scheme == "postgresql" || scheme == "postgres";
+}
+
 std::unique_ptr<GalleryStore> open_store(const std::string& uri) {
   const std::string sqlite_prefix = "sqlite:";
   if (uri.rfind(sqlite_prefix, 0) == 0) {
@@ -43,9 +48,8 @@ std::unique_ptr<GalleryStore> open_store(const std::string& uri) {
     if (path.empty()) throw Error(ErrorCode::kBadRequest, "gallery URI '" + uri + "' names no file");
     return open_sqlite_store(path);
   }
-  if (const std::string scheme = uri_scheme(uri); scheme == "postgresql" || scheme == "postgres")
-    return open_postgres_store(uri);
-  else if (!scheme.empty())
+  if (is_postgres_uri(uri)) return open_postgres_store(uri);
+  if (const std::string scheme = uri_scheme(uri); !scheme.empty())
     throw Error(ErrorCode::kBadRequest,
                 "gallery URI '" + uri + "': " + scheme + " galleries are not supported by this build");
   if (uri.empty()) throw Error(ErrorCode::kBadRequest, "the gallery path is empty");

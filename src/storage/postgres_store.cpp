@@ -270,10 +270,7 @@ class PostgresStore final : public GalleryStore {
     std::vector<std::int64_t> ids;
     write([&] {
       const std::string model = bind_for_batch(batch_model, dim);
-      for (const auto& face : faces)
-        if (const auto owner = content_owner(face.content_sha256))
-          throw Error(ErrorCode::kConflict,
-                      "'" + face.source + "' is already enrolled as " + *owner + " (same image content)");
+      reject_enrolled_content(faces, [this](const std::string& sha) { return content_owner(sha); });
       db_.exec("INSERT INTO faceid.people(gallery_id, name) VALUES ($1, $2) ON CONFLICT (gallery_id, name) DO NOTHING",
                gallery().text(person));
       const std::int64_t owner_id = *person_id(person);
@@ -293,7 +290,7 @@ class PostgresStore final : public GalleryStore {
   void remove_person(const std::string& name) override {
     write([&] {
       const auto id = person_id(name);
-      if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + name + "' in the gallery");
+      if (!id) throw person_not_found(name);
       changed_ = face_ids_of(*id);
       db_.exec("DELETE FROM faceid.people WHERE id = $1", PgParams().integer(*id));
       unbind_model_when_empty();
@@ -305,7 +302,7 @@ class PostgresStore final : public GalleryStore {
     validate_person_name(to);
     write([&] {
       const auto id = person_id(from);
-      if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + from + "' in the gallery");
+      if (!id) throw person_not_found(from);
       if (from == to) return false;
       if (person_id(to)) throw Error(ErrorCode::kConflict, "a person named '" + to + "' already exists");
       db_.exec("UPDATE faceid.people SET name = $1 WHERE id = $2", PgParams().text(to).integer(*id));
@@ -339,7 +336,7 @@ class PostgresStore final : public GalleryStore {
     // One snapshot, so "unknown person" and the face list cannot disagree.
     PgTransaction snapshot(db_, "ISOLATION LEVEL REPEATABLE READ READ ONLY");
     const auto id = person_id(person);
-    if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + person + "' in the gallery");
+    if (!id) throw person_not_found(person);
     auto faces = select_faces(with_crops, " AND f.person_id = $2", gallery().integer(*id));
     snapshot.commit();
     return faces;

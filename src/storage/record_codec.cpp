@@ -124,6 +124,10 @@ Error model_mismatch(const std::string& bound, const std::string& wanted) {
                                               "; run `faceid reindex` to convert it");
 }
 
+Error person_not_found(const std::string& name) {
+  return Error(ErrorCode::kNotFound, "no person named '" + name + "' in the gallery");
+}
+
 void validate_replacements(const std::string& model_id,
                            const std::vector<std::pair<std::int64_t, Embedding>>& embeddings) {
   if (model_id.empty()) throw Error(ErrorCode::kBadRequest, "cannot reindex to an empty model id");

@@ -31,6 +31,17 @@ std::string batch_model_for(const std::string& batch_model, const std::string& b
 void require_same_dim(std::size_t stored_dim, std::size_t dim);
 // What bind_model() throws for a gallery bound to another model: it names the way out.
 Error model_mismatch(const std::string& bound, const std::string& wanted);
+// Error(kNotFound) for a person the gallery does not hold.
+Error person_not_found(const std::string& name);
+// Error(kConflict) for the first face whose image content `owner_of(content_sha256)` (an
+// optional person name) finds already enrolled: an image is enrolled once.
+template <typename OwnerOf>
+void reject_enrolled_content(const std::vector<FaceRecord>& faces, OwnerOf&& owner_of) {
+  for (const auto& face : faces)
+    if (const auto owner = owner_of(face.content_sha256))
+      throw Error(ErrorCode::kConflict,
+                  "'" + face.source + "' is already enrolled as " + *owner + " (same image content)");
+}
 
 // Checks the arguments of replace_embeddings: a model id, valid vectors of one dimension,
 // distinct face ids.

@@ -116,10 +116,7 @@ class SqliteStore final : public GalleryStore {
     std::vector<std::int64_t> ids;
     write([&] {
       const std::string model = bind_for_batch(batch_model, dim);
-      for (const auto& face : faces)
-        if (const auto owner = content_owner(face.content_sha256))
-          throw Error(ErrorCode::kConflict,
-                      "'" + face.source + "' is already enrolled as " + *owner + " (same image content)");
+      reject_enrolled_content(faces, [this](const std::string& sha) { return content_owner(sha); });
       const std::int64_t owner_id = find_or_create_person(person);
       for (const auto& face : faces) ids.push_back(insert_face(owner_id, model, face));
       changed_ = ids;
@@ -136,7 +133,7 @@ class SqliteStore final : public GalleryStore {
   void remove_person(const std::string& name) override {
     write([&] {
       const auto id = person_id(name);
-      if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + name + "' in the gallery");
+      if (!id) throw person_not_found(name);
       changed_ = face_ids_of(*id);
       SqliteStatement(db_, "DELETE FROM people WHERE id = ?").bind_int(1, *id).run();
       unbind_model_when_empty();
@@ -148,7 +145,7 @@ class SqliteStore final : public GalleryStore {
     validate_person_name(to);
     write([&] {
       const auto id = person_id(from);
-      if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + from + "' in the gallery");
+      if (!id) throw person_not_found(from);
       if (from == to) return false;
       if (person_id(to)) throw Error(ErrorCode::kConflict, "a person named '" + to + "' already exists");
       SqliteStatement(db_, "UPDATE people SET name = ? WHERE id = ?").bind_text(1, to).bind_int(2, *id).run();
@@ -179,7 +176,7 @@ class SqliteStore final : public GalleryStore {
     // One snapshot, so "unknown person" and the face list cannot disagree.
     SqliteTransaction snapshot(db_, SqliteTransaction::Kind::kRead);
     const auto id = person_id(person);
-    if (!id) throw Error(ErrorCode::kNotFound, "no person named '" + person + "' in the gallery");
+    if (!id) throw person_not_found(person);
     auto faces = select_faces(with_crops, " WHERE f.person_id = ?", &*id);
     snapshot.commit();
     return faces;
