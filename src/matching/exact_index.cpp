@@ -91,15 +91,11 @@ bool ExactIndex::remove(std::int64_t id) {
   return true;
 }
 
-const float* ExactIndex::vector(std::int64_t id) const {
-  const auto it = row_of_.find(id);
-  return it == row_of_.end() ? nullptr : &rows_[it->second * dim_];
-}
-
 bool ExactIndex::reconstruct(std::int64_t id, float* out) const {
-  const float* row = vector(id);
-  if (row) std::memcpy(out, row, sizeof(float) * dim_);
-  return row != nullptr;
+  const auto it = row_of_.find(id);
+  if (it == row_of_.end()) return false;
+  std::memcpy(out, &rows_[it->second * dim_], sizeof(float) * dim_);
+  return true;
 }
 
 std::vector<IndexHit> ExactIndex::scan(std::size_t begin, std::size_t end, const float* query,

@@ -26,8 +26,6 @@ class ExactIndex final : public VectorIndex {
   std::size_t size() const override { return ids_.size(); }
   int dim() const override { return dim_; }
   IndexKind kind() const override { return IndexKind::kExact; }
-  // The stored vector of `id`, or nullptr. Valid until the next add/remove.
-  const float* vector(std::int64_t id) const;
   const std::vector<std::int64_t>& ids() const { return ids_; }  // row order
   const float* rows() const { return rows_.data(); }
 
