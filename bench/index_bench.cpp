@@ -1,12 +1,14 @@
-// Vector index benchmark on random unit vectors: build time, memory, single-query
+// Vector index benchmark on synthetic unit vectors: build time, memory, single-query
 // latency (p50/p99, 1 and 2 threads), batch throughput, recall against exact search,
 // and the machine's memory bandwidth as the bound for exact search.
 // It times whole query sets (percentiles, recall) rather than one call per
 // iteration, so it is a plain program, not a Google Benchmark one.
 //
-//   build-faiss/bench/index_bench --sizes 10000,100000 --kinds exact,hnsw,ivf-sq8
+//   build-faiss/bench/index_bench --sizes 10000,100000 --kinds exact,int8-scan,hnsw,ivf-sq8
 //   options: --dim 512 --queries 500 --ef 64,128,256 --nprobe 8,16,32 --m 32 --efc 80
 //            --save DIR (HNSW: time save + load against the build)
+//            --data random|people (people: 20 faces per person around a person's centre,
+//            same-person cosine ~0.6 like real embeddings; queries are new faces of them)
 #include <omp.h>
 
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include "faceid/index.hpp"
 #include "matching/exact_index.hpp"
 #include "matching/faiss_index.hpp"
+#include "matching/int8_index.hpp"
 
 namespace {
 
@@ -73,6 +76,28 @@ std::vector<float> random_units(std::size_t n, int dim, unsigned seed) {
       for (int j = 0; j < dim; ++j) length += double(row[j] = normal(rng)) * row[j];
       for (int j = 0; j < dim; ++j) row[j] = static_cast<float>(row[j] / std::sqrt(length));
     }
+  }
+  return rows;
+}
+
+// n faces of n / 20 people: unit(centre + noise), the noise of length 0.8 spread over
+// every dimension, so two faces of one person have cosine ~1 / (1 + 0.8^2) = 0.61 and
+// faces of different people ~0, as real embeddings of the same and different people.
+// The gallery holds faces in person order; queries (`gallery` false) are new faces
+// of random people, drawn with another seed.
+constexpr std::size_t kFacesPerPerson = 20;
+std::vector<float> people_units(std::size_t people, std::size_t count, bool gallery, int dim, unsigned seed) {
+  const std::vector<float> centres = random_units(people, dim, 7);
+  std::vector<float> rows = random_units(count, dim, seed);  // the noise directions
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<std::size_t> person(0, centres.size() - 1);
+  const float spread = 0.8f;
+  for (std::size_t i = 0; i < count; ++i) {
+    const float* centre = &centres[(gallery ? i / kFacesPerPerson : person(rng)) * dim];
+    float* row = &rows[i * dim];
+    double length = 0;
+    for (int j = 0; j < dim; ++j) length += double(row[j] = centre[j] + spread * row[j]) * row[j];
+    for (int j = 0; j < dim; ++j) row[j] = static_cast<float>(row[j] / std::sqrt(length));
   }
   return rows;
 }
@@ -183,7 +208,8 @@ int main(int argc, char** argv) {
                                           {"--dim", "512"},  {"--queries", "500"},
                                           {"--ef", "64,128,256"}, {"--nprobe", "8,16,32"},
                                           {"--m", "32"},     {"--efc", "80"},
-                                          {"--save", ""},    {"--bandwidth", "1"}};
+                                          {"--save", ""},    {"--bandwidth", "1"},
+                                          {"--data", "random"}};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!args.count(argv[i])) {
       std::cerr << "unknown option " << argv[i] << "\n";
@@ -197,8 +223,10 @@ int main(int argc, char** argv) {
               " p99 2t ms | batch QPS 2t | recall@1 | recall@10 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& size : split(args["--sizes"])) {
     const std::size_t n = std::stoull(size);
-    std::vector<float> rows = random_units(n, dim, 1);
-    const std::vector<float> queries = random_units(nq, dim, 2);
+    const bool people = args["--data"] == "people";
+    const std::size_t persons = (n + kFacesPerPerson - 1) / kFacesPerPerson;
+    std::vector<float> rows = people ? people_units(persons, n, true, dim, 1) : random_units(n, dim, 1);
+    const std::vector<float> queries = people ? people_units(persons, nq, false, dim, 2) : random_units(nq, dim, 2);
     std::vector<std::int64_t> ids(n);
     for (std::size_t i = 0; i < n; ++i) ids[i] = static_cast<std::int64_t>(i);
 
@@ -221,6 +249,19 @@ int main(int argc, char** argv) {
       const double gb = n * dim * 4.0 / 1e9;
       std::printf("exact scan rate: %.1f GB/s (1 thread, p50), %.1f GB/s (2 threads, p50)\n",
                   gb / (one.p50_ms / 1e3), gb / (two.p50_ms / 1e3));
+    }
+    if (kinds.count("int8-scan")) {
+      before = resident_mb();
+      start = Clock::now();
+      Int8ScanIndex coded(dim);
+      coded.add_batch(n, ids.data(), rows.data());
+      const double build = seconds_since(start), mb = resident_mb() - before;
+      const int count = std::min(nq, n >= 1000000 ? 100 : nq);
+      const auto found = batch_search(coded, queries, nq, 10, &qps);
+      const Latency one = single_query_latency(coded, queries, count, 10, 1);
+      print_row(n, "int8-scan", "rerank " + std::to_string(Int8ScanIndex::rerank_count(10)), build, mb, one,
+                single_query_latency(coded, queries, count, 10, 2), qps, recall(found, truth));
+      std::printf("int8 code scan rate: %.1f GB/s of codes (1 thread, p50)\n", n * dim / 1e9 / (one.p50_ms / 1e3));
     }
     if (kinds.count("hnsw")) {
       IndexOptions options;

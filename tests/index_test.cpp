@@ -11,6 +11,7 @@
 #include "faceid/index.hpp"
 #include "matching/exact_index.hpp"
 #include "matching/faiss_index.hpp"
+#include "matching/int8_index.hpp"
 
 namespace faceid {
 namespace {
@@ -288,12 +289,41 @@ TEST_P(EveryIndexKind, RemovesAndUpdatesWithoutRebuilding) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Index, EveryIndexKind,
-                         ::testing::Values(IndexKind::kExact, IndexKind::kHnsw, IndexKind::kIvfSq8, IndexKind::kAuto),
+                         ::testing::Values(IndexKind::kExact, IndexKind::kHnsw, IndexKind::kIvfSq8, IndexKind::kAuto,
+                                           IndexKind::kInt8Scan),
                          [](const auto& info) {
                            std::string name = index_kind_name(info.param);
                            name.erase(std::remove(name.begin(), name.end(), '-'), name.end());
                            return name;
                          });
+
+// Random 512-d unit vectors are the hard case for a coded scan: no cluster
+// structure, the 10 nearest within a few hundredths of each other in cosine.
+TEST(Int8ScanIndex, SameTopTenAsTheFloatScanOnRandomVectors) {
+  std::mt19937 rng(9);
+  const int dim = 512, n = 20000;
+  Int8ScanIndex coded(dim);
+  ExactIndex exact(dim);
+  for (int i = 0; i < n; ++i) {
+    const Embedding e = random_embedding(rng, dim);
+    coded.add(i, e.unit.data());
+    exact.add(i, e.unit.data());
+  }
+  for (int i = 0; i < n; i += 3) ASSERT_TRUE(coded.remove(i) && exact.remove(i));  // row moves stay in step
+  int same = 0, total = 0;
+  for (int q = 0; q < 50; ++q) {
+    const Embedding query = random_embedding(rng, dim);
+    const auto expected = exact.search(query.unit.data(), 10);
+    const auto hits = coded.search(query.unit.data(), 10);
+    ASSERT_EQ(hits.size(), 10u);
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      total += 1;
+      same += hits[i].id == expected[i].id;
+      EXPECT_FLOAT_EQ(hits[i].cosine, expected[i].cosine);
+    }
+  }
+  EXPECT_EQ(same, total);
+}
 
 TEST(HnswIndex, DeletesAreTombstonesUntilTheCompactionFraction) {
   std::mt19937 rng(8);
@@ -366,7 +396,7 @@ TEST(IndexFactory, RejectsBadOptionsAndNames) {
   EXPECT_THROW(create_index(0, IndexOptions{}), Error);
   const std::vector<float> unit(64, 0.125f);
   EXPECT_THROW(create_index(64, options_for(IndexKind::kHnsw))->add(-1, unit.data()), Error);  // -1 marks a tombstone
-  for (IndexKind k : {IndexKind::kAuto, IndexKind::kExact, IndexKind::kHnsw, IndexKind::kIvfSq8})
+  for (IndexKind k : {IndexKind::kAuto, IndexKind::kExact, IndexKind::kHnsw, IndexKind::kIvfSq8, IndexKind::kInt8Scan})
     EXPECT_EQ(parse_index_kind(index_kind_name(k)), k);
   EXPECT_FALSE(parse_index_kind("ivf-pq").has_value());
 }

@@ -29,7 +29,7 @@ EngineConfig GlobalOptions::engine_config() const {
   config.matching.policy = *parsed_policy;
   const auto parsed_index = parse_index_kind(index);
   if (!parsed_index)
-    throw Error(ErrorCode::kBadRequest, "unknown index '" + index + "' (auto, exact, hnsw, ivf-sq8)");
+    throw Error(ErrorCode::kBadRequest, "unknown index '" + index + "' (auto, exact, int8-scan, hnsw, ivf-sq8)");
   config.index.kind = *parsed_index;
   config.threshold = threshold;
   config.align = !no_align;

@@ -28,7 +28,7 @@ int main(int argc, char** argv) {
   app.add_option("--metric", globals.metric, "cosine | euclidean | euclidean_l2")->capture_default_str();
   app.add_option("--policy", globals.policy, "Person score over their faces: max | mean | topk")
       ->capture_default_str();
-  app.add_option("--index", globals.index, "Face search: exact (default) | hnsw | ivf-sq8 | auto (exact, HNSW from 200k faces)")
+  app.add_option("--index", globals.index, "Face search: exact (default) | int8-scan | hnsw | ivf-sq8 | auto (exact, HNSW from 200k faces)")
       ->capture_default_str();
   app.add_option("--threshold", globals.threshold, "Decision threshold (default: the manifest's for the metric)");
   app.add_flag("--no-align", globals.no_align, "Crop the detector box instead of 5-point alignment");

@@ -22,9 +22,10 @@ enum class IndexKind {
   kExact,   // brute force: every query reads every vector; exact answers
   kHnsw,    // FAISS HNSW graph over float vectors: low latency, approximate, more memory
   kIvfSq8,  // FAISS inverted lists of 8-bit codes: a quarter of the memory, approximate
+  kInt8Scan,  // scan of 8-bit codes, best candidates re-scored in float: a quarter of the bytes read per query
 };
 
-const char* index_kind_name(IndexKind kind);  // "auto", "exact", "hnsw", "ivf-sq8"
+const char* index_kind_name(IndexKind kind);  // "auto", "exact", "hnsw", "ivf-sq8", "int8-scan"
 std::optional<IndexKind> parse_index_kind(const std::string& name);
 
 struct IndexOptions {

@@ -2,15 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <queue>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define FACEID_X86_DISPATCH 1
 #endif
-#include <omp.h>
-
 #include "faceid/error.hpp"
+#include "matching/scan.hpp"
 
 namespace faceid {
 namespace {
@@ -54,9 +52,6 @@ DotFn pick_dot() {
   return dot_portable;
 }
 
-// Below this many floats one thread scans faster than waking a second one.
-constexpr std::size_t kParallelFloats = std::size_t{4} << 20;
-
 }  // namespace
 
 float dot_product(const float* a, const float* b, int n) {
@@ -98,39 +93,15 @@ bool ExactIndex::reconstruct(std::int64_t id, float* out) const {
   return true;
 }
 
-std::vector<IndexHit> ExactIndex::scan(std::size_t begin, std::size_t end, const float* query,
-                                       std::size_t k) const {
-  // A size-k heap whose top is the worst kept hit: one pass, no n-sized buffer.
-  std::priority_queue<IndexHit, std::vector<IndexHit>, decltype(&hit_before)> kept(hit_before);
-  for (std::size_t i = begin; i < end; ++i) {
-    const IndexHit hit{ids_[i], dot_product(&rows_[i * dim_], query, dim_)};
-    if (kept.size() < k) {
-      kept.push(hit);
-    } else if (hit_before(hit, kept.top())) {
-      kept.pop();
-      kept.push(hit);
-    }
-  }
-  std::vector<IndexHit> hits(kept.size());
-  for (std::size_t i = hits.size(); i-- > 0; kept.pop()) hits[i] = kept.top();
-  return hits;
+std::optional<std::size_t> ExactIndex::row_of(std::int64_t id) const {
+  const auto it = row_of_.find(id);
+  if (it == row_of_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<IndexHit> ExactIndex::search(const float* unit_query, int k) const {
-  const std::size_t n = ids_.size();
-  const std::size_t keep = std::min<std::size_t>(n, static_cast<std::size_t>(std::max(0, k)));
-  if (keep == 0) return {};
-  const int threads = n * dim_ < kParallelFloats ? 1 : std::max(1, omp_get_max_threads());
-  if (threads == 1) return scan(0, n, unit_query, keep);
-  // Each thread keeps the top k of its slice; the merged slices hold the global top k.
-  std::vector<std::vector<IndexHit>> parts(threads);
-#pragma omp parallel for num_threads(threads) schedule(static, 1)
-  for (int t = 0; t < threads; ++t) parts[t] = scan(n * t / threads, n * (t + 1) / threads, unit_query, keep);
-  std::vector<IndexHit> hits;
-  for (const auto& part : parts) hits.insert(hits.end(), part.begin(), part.end());
-  std::partial_sort(hits.begin(), hits.begin() + keep, hits.end(), hit_before);
-  hits.resize(keep);
-  return hits;
+  return scan_top_k(ids_.size(), sizeof(float) * dim_, static_cast<std::size_t>(std::max(0, k)),
+                    [&](std::size_t row) { return IndexHit{ids_[row], score_row(row, unit_query)}; });
 }
 
 std::unique_ptr<VectorIndex> create_exact_index(int dim) { return std::make_unique<ExactIndex>(dim); }

@@ -1,6 +1,7 @@
 #pragma once
 // Brute-force inner-product index over a contiguous row-major float matrix.
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -28,11 +29,13 @@ class ExactIndex final : public VectorIndex {
   IndexKind kind() const override { return IndexKind::kExact; }
   const std::vector<std::int64_t>& ids() const { return ids_; }  // row order
   const float* rows() const { return rows_.data(); }
+  std::optional<std::size_t> row_of(std::int64_t id) const;
+  // The cosine of the query with row `row`.
+  float score_row(std::size_t row, const float* unit_query) const {
+    return dot_product(&rows_[row * dim_], unit_query, dim_);
+  }
 
  private:
-  // Top k of rows [begin, end), best first.
-  std::vector<IndexHit> scan(std::size_t begin, std::size_t end, const float* query, std::size_t k) const;
-
   int dim_;
   std::vector<float> rows_;  // size() x dim_, row i belongs to ids_[i]
   std::vector<std::int64_t> ids_;

@@ -5,6 +5,7 @@
 #include "faceid/index.hpp"
 #include "matching/exact_index.hpp"
 #include "matching/faiss_index.hpp"
+#include "matching/int8_index.hpp"
 
 namespace faceid {
 
@@ -18,12 +19,13 @@ const char* index_kind_name(IndexKind kind) {
     case IndexKind::kExact: return "exact";
     case IndexKind::kHnsw: return "hnsw";
     case IndexKind::kIvfSq8: return "ivf-sq8";
+    case IndexKind::kInt8Scan: return "int8-scan";
   }
   return "unknown";
 }
 
 std::optional<IndexKind> parse_index_kind(const std::string& name) {
-  for (IndexKind k : {IndexKind::kAuto, IndexKind::kExact, IndexKind::kHnsw, IndexKind::kIvfSq8})
+  for (IndexKind k : {IndexKind::kAuto, IndexKind::kExact, IndexKind::kHnsw, IndexKind::kIvfSq8, IndexKind::kInt8Scan})
     if (name == index_kind_name(k)) return k;
   return std::nullopt;
 }
@@ -91,6 +93,7 @@ std::unique_ptr<VectorIndex> create_index(int dim, const IndexOptions& options) 
   };
   switch (options.kind) {
     case IndexKind::kExact: return std::make_unique<ExactIndex>(dim);
+    case IndexKind::kInt8Scan: return std::make_unique<Int8ScanIndex>(dim);
     case IndexKind::kHnsw: return std::make_unique<HnswIndex>(dim, options);
     case IndexKind::kAuto: return std::make_unique<StagedIndex>(dim, options.auto_hnsw_from, hnsw_from);
     case IndexKind::kIvfSq8:

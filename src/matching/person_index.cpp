@@ -171,7 +171,9 @@ std::vector<MatchCandidate> PersonIndex::rank(const Embedding& query, const Matc
     // person's faces, and raw euclidean also depends on each face's norm.
     const bool nearest_suffice = options.policy == MatchPolicy::kMax && metric != Metric::kEuclidean;
     const bool exhaustive = !nearest_suffice && n <= kExhaustiveFaces;
-    std::size_t wanted = s.faces->kind() != IndexKind::kExact ? std::min(n, kApproximateCandidateFaces)
+    // Scans cost the same for any k; graphs and lists grow with it.
+    const bool scan = s.faces->kind() == IndexKind::kExact || s.faces->kind() == IndexKind::kInt8Scan;
+    std::size_t wanted = !scan ? std::min(n, kApproximateCandidateFaces)
                          : exhaustive                          ? n
                                                                : std::min(n, kCandidateFaces);
     // Per person: the face scores found, best first (hits arrive best-first by cosine).
@@ -185,7 +187,7 @@ std::vector<MatchCandidate> PersonIndex::rank(const Embedding& query, const Matc
       // Too few people among the candidates (a few people with very many faces): widen.
       // Approximate indexes are not widened: a graph walk with k near n costs more than a scan.
       const bool enough_people = limit >= 0 && scores.size() >= static_cast<std::size_t>(limit);
-      if (enough_people || wanted >= n || s.faces->kind() != IndexKind::kExact) break;
+      if (enough_people || wanted >= n || !scan) break;
       wanted = std::min(n, wanted * 4);
     }
     const std::size_t k = static_cast<std::size_t>(std::max(1, options.top_k));
