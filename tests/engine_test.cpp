@@ -160,6 +160,29 @@ TEST(Engine, RemoveAndRenameChangeWhoIsFound) {
   }
 }
 
+TEST(Engine, HnswGalleryKeepsItsGraphInTheSnapshotFile) {
+  FACEID_REQUIRE_MODELS();
+  const std::string dir = test::temp_dir("engine_snapshot");
+  EngineConfig config = config_for(dir + "/gallery.db");
+  config.index.kind = IndexKind::kHnsw;
+  config.index.snapshot_file = dir + "/gallery.hnsw";
+  const cv::Mat photo = load_image(sample(2));
+  {
+    auto engine = Engine::open(config);
+    ASSERT_EQ(engine->enroll("sample_two", {image_file(sample(2))})[0].status, EnrollStatus::kEnrolled);
+  }  // closing writes the graph
+  ASSERT_TRUE(fs::exists(config.index.snapshot_file));
+  {
+    auto engine = Engine::open(config);
+    EXPECT_EQ(engine->identify(photo)[0].person.value_or("unknown"), "sample_two");
+  }
+  // A process without the snapshot removes the person: the file is now stale...
+  Engine::open(config_for(dir + "/gallery.db"))->remove_person("sample_two");
+  // ...and its face is dropped when the next engine reads it against the store.
+  auto engine = Engine::open(config);
+  EXPECT_FALSE(engine->identify(photo)[0].person.has_value());
+}
+
 TEST(Engine, ConcurrentIdentifyGivesTheSameAnswers) {
   FACEID_REQUIRE_MODELS();
   auto engine = Engine::open(config_for(":memory:"));

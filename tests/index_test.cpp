@@ -369,6 +369,76 @@ TEST(HnswIndex, SaveAndLoadRoundTrip) {
   std::filesystem::remove(path);
 }
 
+// A gallery of 30 people x 10 faces as the store hands it over.
+std::vector<FaceRecord> gallery_faces(std::mt19937& rng, int dim) {
+  std::vector<FaceRecord> faces;
+  const auto rows = clustered_units(rng, 30, 10, dim, 0.5f);
+  for (int i = 0; i < 300; ++i) {
+    FaceRecord face;
+    face.id = 1 + i;
+    face.person = "person" + std::to_string(i / 10);
+    face.embedding.unit.assign(&rows[i * dim], &rows[(i + 1) * dim]);
+    face.embedding.norm = 20.f;
+    faces.push_back(face);
+  }
+  return faces;
+}
+
+TEST(PersonIndex, HnswSnapshotIsReusedAndReconciledWithTheGallery) {
+  std::mt19937 rng(11);
+  const int dim = 32;
+  auto faces = gallery_faces(rng, dim);
+  const auto original = faces;
+  IndexOptions options = options_for(IndexKind::kHnsw);
+  options.snapshot_file = (std::filesystem::temp_directory_path() / "faceid_person_snapshot.hnsw").string();
+  std::filesystem::remove(options.snapshot_file);
+  const auto best = [](const PersonIndex& index, const Embedding& query) {
+    return index.rank(query, MatchOptions{}, 1).at(0).person;
+  };
+  {
+    PersonIndex index(dim, options);
+    index.load(faces);
+    index.save_snapshot();
+  }
+  ASSERT_TRUE(std::filesystem::exists(options.snapshot_file));
+  const auto written = std::filesystem::last_write_time(options.snapshot_file);
+  {
+    PersonIndex same(dim, options);  // unchanged gallery: nothing to write
+    same.load(faces);
+    same.save_snapshot();
+    EXPECT_EQ(std::filesystem::last_write_time(options.snapshot_file), written);
+    EXPECT_EQ(same.face_count(), 300u);
+    EXPECT_EQ(best(same, faces[42].embedding), "person4");
+  }
+  // Since the snapshot: person0 left, face 150 now holds another vector (of person 29),
+  // and a new person arrived.
+  faces.erase(faces.begin(), faces.begin() + 10);
+  faces[140].embedding = faces.back().embedding;
+  FaceRecord newcomer = faces.back();
+  newcomer.id = 5000;
+  newcomer.person = "newcomer";
+  newcomer.embedding = random_embedding(rng, dim);
+  faces.push_back(newcomer);
+  PersonIndex changed(dim, options);
+  changed.load(faces);
+  EXPECT_EQ(changed.face_count(), 291u);
+  EXPECT_EQ(changed.person_count(), 30u);
+  EXPECT_NE(best(changed, original[3].embedding), "person0");
+  EXPECT_EQ(best(changed, newcomer.embedding), "newcomer");
+  EXPECT_LT(changed.rank(original[150].embedding, MatchOptions{}, 1).at(0).score, 0.999f);  // old vector gone
+  changed.save_snapshot();
+  EXPECT_NE(std::filesystem::last_write_time(options.snapshot_file), written);
+  // A damaged snapshot costs a rebuild, not the gallery.
+  std::ofstream(options.snapshot_file, std::ios::binary | std::ios::trunc) << "damaged";
+  PersonIndex rebuilt(dim, options);
+  rebuilt.load(faces);
+  EXPECT_EQ(rebuilt.face_count(), 291u);
+  EXPECT_EQ(best(rebuilt, newcomer.embedding), "newcomer");
+  rebuilt.save_snapshot();
+  EXPECT_EQ(HnswIndex::load(options.snapshot_file, options)->size(), 291u);
+  std::filesystem::remove(options.snapshot_file);
+}
+
 TEST(IndexFactory, AutoSwitchesToHnswAtTheSizeThreshold) {
   std::mt19937 rng(10);
   const int dim = 32;

@@ -31,6 +31,7 @@ EngineConfig GlobalOptions::engine_config() const {
   if (!parsed_index)
     throw Error(ErrorCode::kBadRequest, "unknown index '" + index + "' (auto, exact, int8-scan, hnsw, ivf-sq8)");
   config.index.kind = *parsed_index;
+  config.index.snapshot_file = index_snapshot;
   config.threshold = threshold;
   config.align = !no_align;
   config.embedding.flip_augment = flip;

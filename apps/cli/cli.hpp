@@ -25,6 +25,7 @@ struct GlobalOptions {
   std::string metric = "cosine";
   std::string policy = "max";
   std::string index = "exact";
+  std::string index_snapshot;
   std::optional<float> threshold;
   bool no_align = false;
   bool flip = false;

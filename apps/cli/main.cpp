@@ -30,6 +30,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--index", globals.index, "Face search: exact (default) | int8-scan | hnsw | ivf-sq8 | auto (exact, HNSW from 200k faces)")
       ->capture_default_str();
+  app.add_option("--index-snapshot", globals.index_snapshot,
+                 "With --index hnsw: keep the graph in this file and reuse it at the next start");
   app.add_option("--threshold", globals.threshold, "Decision threshold (default: the manifest's for the metric)");
   app.add_flag("--no-align", globals.no_align, "Crop the detector box instead of 5-point alignment");
   app.add_flag("--flip", globals.flip, "Test-time augmentation: also embed the mirror image");

@@ -60,7 +60,9 @@ struct SubjectMatch {
 class Collection {
  public:
   static constexpr std::chrono::milliseconds kSyncInterval{2000};
-  Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store);
+  // `index_snapshot`: where an HNSW face index is kept between runs (IndexOptions::snapshot_file).
+  Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store,
+             std::string index_snapshot = {});
   ~Collection();
   Collection(const Collection&) = delete;
   Collection& operator=(const Collection&) = delete;
@@ -92,7 +94,7 @@ class Collection {
 
   std::size_t face_count() const;
   std::size_t subject_count() const;
-  // Clears every subject (used before the collection is dropped).
+  // Clears every subject and deletes the index snapshot (used before the collection is dropped).
   void clear();
   // Applies the store's writes the index has not seen yet (what the background thread does).
   void sync();
@@ -103,11 +105,13 @@ class Collection {
   void apply_locked(const GalleryChanges& changes);
   void add_to_index_locked(std::int64_t face_id, const std::string& person, const Embedding& embedding);
   void sync_loop();
+  void save_snapshot_locked() noexcept;
 
   std::string name_;
   const Engine& models_;
   std::unique_ptr<GalleryStore> store_;
   std::string gallery_model_;
+  IndexOptions index_options_;
   PersonIndex index_;
   // Lock order: index_mutex_ before store_mutex_. Searches take index_mutex_ shared;
   // writers take both exclusively; store reads take store_mutex_ alone.

@@ -8,6 +8,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <spdlog/spdlog.h>
 
 #include "engine/embedding_codec.hpp"
 #include "faceid/alignment.hpp"
@@ -84,10 +85,17 @@ struct Engine::Impl {
   void load_index() {
     gallery_model = store->model_id();
     PersonIndex fresh(embedder->dim(), config.index);
-    if (gallery_model == model_id) {
-      for (const auto& face : store->faces(false)) fresh.add_face(face.id, face.person, face.embedding);
-    }
+    if (gallery_model == model_id) fresh.load(store->faces(false));
     index = std::move(fresh);
+    save_snapshot();  // so that the next start-up reuses this build, even after a crash
+  }
+
+  void save_snapshot() noexcept {
+    try {
+      index.save_snapshot();
+    } catch (const std::exception& e) {
+      spdlog::warn("cannot save the index snapshot: {}", e.what());  // next start-up rebuilds
+    }
   }
 
   cv::Mat crop(const cv::Mat& bgr, const Detection& face) const {
@@ -117,7 +125,11 @@ struct Engine::Impl {
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() = default;
+Engine::~Engine() {
+  if (!impl_) return;
+  std::unique_lock lock(impl_->mutex);
+  impl_->save_snapshot();
+}
 
 std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
   auto impl = std::make_unique<Impl>();

@@ -25,6 +25,7 @@ class ExactIndex final : public VectorIndex {
   std::vector<IndexHit> search(const float* unit_query, int k) const override;
   bool reconstruct(std::int64_t id, float* out) const override;
   std::size_t size() const override { return ids_.size(); }
+  std::vector<std::int64_t> stored_ids() const override { return ids_; }
   int dim() const override { return dim_; }
   IndexKind kind() const override { return IndexKind::kExact; }
   const std::vector<std::int64_t>& ids() const { return ids_; }  // row order

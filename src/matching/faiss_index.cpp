@@ -164,6 +164,13 @@ std::vector<IndexHit> HnswIndex::search(const float* unit_query, int k) const {
   }
 }
 
+std::vector<std::int64_t> HnswIndex::stored_ids() const {
+  std::vector<std::int64_t> ids;
+  ids.reserve(slot_of_id_.size());
+  for (const auto& [id, slot] : slot_of_id_) ids.push_back(id);
+  return ids;
+}
+
 bool HnswIndex::reconstruct(std::int64_t id, float* out) const {
   const auto it = slot_of_id_.find(id);
   if (it == slot_of_id_.end()) return false;
@@ -214,6 +221,8 @@ std::unique_ptr<HnswIndex> HnswIndex::load(const std::string& path, const IndexO
   graph->own_fields = true;
   read.release();
   index->graph_.reset(graph);
+  graph->hnsw.efConstruction = options.hnsw_ef_construction;  // the file keeps the writer's settings
+  index->set_ef_search(options.hnsw_ef_search);
   return index;
 }
 

@@ -36,6 +36,7 @@ class HnswIndex final : public VectorIndex {
   std::vector<IndexHit> search(const float* unit_query, int k) const override;
   bool reconstruct(std::int64_t id, float* out) const override;
   std::size_t size() const override { return slot_of_id_.size(); }
+  std::vector<std::int64_t> stored_ids() const override;
   int dim() const override { return dim_; }
   IndexKind kind() const override { return IndexKind::kHnsw; }
 
@@ -70,6 +71,7 @@ class IvfSq8Index final : public VectorIndex {
   std::vector<IndexHit> search(const float* unit_query, int k) const override;
   bool reconstruct(std::int64_t id, float* out) const override;
   std::size_t size() const override { return ids_.size(); }
+  std::vector<std::int64_t> stored_ids() const override { return {ids_.begin(), ids_.end()}; }
   int dim() const override { return dim_; }
   IndexKind kind() const override { return IndexKind::kIvfSq8; }
 

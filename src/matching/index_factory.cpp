@@ -54,6 +54,7 @@ class StagedIndex final : public VectorIndex {
   }
   bool reconstruct(std::int64_t id, float* out) const override { return active().reconstruct(id, out); }
   std::size_t size() const override { return active().size(); }
+  std::vector<std::int64_t> stored_ids() const override { return active().stored_ids(); }
   int dim() const override { return exact_.dim(); }
   IndexKind kind() const override { return active().kind(); }
 

@@ -24,6 +24,7 @@ class Int8ScanIndex final : public VectorIndex {
   std::vector<IndexHit> search(const float* unit_query, int k) const override;
   bool reconstruct(std::int64_t id, float* out) const override { return floats_.reconstruct(id, out); }
   std::size_t size() const override { return floats_.size(); }
+  std::vector<std::int64_t> stored_ids() const override { return floats_.stored_ids(); }
   int dim() const override { return floats_.dim(); }
   IndexKind kind() const override { return IndexKind::kInt8Scan; }
 

@@ -1,10 +1,15 @@
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <unordered_map>
+#include <unordered_set>
+
+#include <spdlog/spdlog.h>
 
 #include "faceid/error.hpp"
 #include "faceid/index.hpp"
 #include "matching/exact_index.hpp"
+#include "matching/faiss_index.hpp"
 
 namespace faceid {
 
@@ -39,6 +44,27 @@ struct PersonEntry {
   std::vector<double> raw_sum;  // sum of the raw vectors: direction and length of the mean template
 };
 
+// The saved graph when the options name a readable one of this dimension, else null:
+// a snapshot is a cache, so a missing, foreign or damaged file costs a rebuild, no more.
+std::unique_ptr<HnswIndex> read_snapshot(int dim, const IndexOptions& options) {
+  const std::string& path = options.snapshot_file;
+  if (options.kind != IndexKind::kHnsw || path.empty() || !std::filesystem::exists(path)) return nullptr;
+  try {
+    auto graph = HnswIndex::load(path, options);
+    if (graph->dim() == dim) return graph;
+    spdlog::warn("index snapshot {} holds {}-d vectors, not {}-d: rebuilding it", path, graph->dim(), dim);
+  } catch (const Error& e) {
+    spdlog::warn("index snapshot {} is unusable ({}): rebuilding it", path, e.what());
+  }
+  return nullptr;
+}
+
+void require_dim(const Embedding& embedding, int dim) {
+  if (static_cast<int>(embedding.unit.size()) != dim)
+    throw Error(ErrorCode::kModelMismatch, "embedding of length " + std::to_string(embedding.unit.size()) +
+                                               " in an index of dimension " + std::to_string(dim));
+}
+
 }  // namespace
 
 struct PersonIndex::State {
@@ -56,6 +82,16 @@ struct PersonIndex::State {
   // exact whatever the face index, as there are few people per face.
   ExactIndex templates;
   std::unordered_map<std::int64_t, float> template_norms;
+  bool snapshot_current = false;  // options.snapshot_file holds exactly `faces`
+
+  // Everything but the face index itself.
+  void register_face(std::int64_t face_id, const std::string& person, const Embedding& embedding) {
+    const std::int64_t number = number_for(person);
+    people[number].faces.push_back(face_id);
+    update_template(number, embedding.unit.data(), embedding.norm, +1.0);
+    person_of_face[face_id] = number;
+    norm_of_face[face_id] = embedding.norm;
+  }
 
   std::int64_t number_for(const std::string& name) {
     if (const auto it = number_of_person.find(name); it != number_of_person.end()) return it->second;
@@ -96,16 +132,54 @@ std::size_t PersonIndex::person_count() const { return state_->people.size(); }
 
 void PersonIndex::add_face(std::int64_t face_id, const std::string& person, const Embedding& embedding) {
   State& s = *state_;
-  if (static_cast<int>(embedding.unit.size()) != s.dim)
-    throw Error(ErrorCode::kModelMismatch, "embedding of length " + std::to_string(embedding.unit.size()) +
-                                               " in an index of dimension " + std::to_string(s.dim));
+  require_dim(embedding, s.dim);
   s.faces->add(face_id, embedding.unit.data());
-  const std::int64_t number = s.number_for(person);
-  PersonEntry& entry = s.people[number];
-  entry.faces.push_back(face_id);
-  s.update_template(number, embedding.unit.data(), embedding.norm, +1.0);
-  s.person_of_face[face_id] = number;
-  s.norm_of_face[face_id] = embedding.norm;
+  s.register_face(face_id, person, embedding);
+  s.snapshot_current = false;
+}
+
+void PersonIndex::load(const std::vector<FaceRecord>& faces) {
+  clear();
+  State& s = *state_;
+  for (const auto& face : faces) require_dim(face.embedding, s.dim);
+  std::unordered_set<std::int64_t> unclaimed;  // snapshot faces no gallery face has matched yet
+  if (auto graph = read_snapshot(s.dim, s.options)) {
+    for (std::int64_t id : graph->stored_ids()) unclaimed.insert(id);
+    s.faces = std::move(graph);
+    s.snapshot_current = true;
+  }
+  std::vector<std::int64_t> new_ids;
+  std::vector<float> new_rows, held(s.dim);
+  for (const auto& face : faces) {
+    const float* unit = face.embedding.unit.data();
+    if (unclaimed.erase(face.id)) {
+      s.faces->reconstruct(face.id, held.data());
+      if (dot_product(held.data(), unit, s.dim) >= 1.f - 1e-5f) {
+        s.register_face(face.id, face.person, face.embedding);
+        continue;
+      }
+      s.faces->remove(face.id);  // the same id now holds another vector (another gallery?)
+    }
+    new_ids.push_back(face.id);
+    new_rows.insert(new_rows.end(), unit, unit + s.dim);
+    s.register_face(face.id, face.person, face.embedding);
+  }
+  for (std::int64_t id : unclaimed) s.faces->remove(id);
+  // One batch: a graph index builds in parallel from a batch, not from single adds.
+  if (!new_ids.empty()) s.faces->add_batch(new_ids.size(), new_ids.data(), new_rows.data());
+  if (!unclaimed.empty() || !new_ids.empty()) s.snapshot_current = false;
+}
+
+void PersonIndex::save_snapshot() {
+  State& s = *state_;
+  const auto* graph = dynamic_cast<const HnswIndex*>(s.faces.get());
+  if (s.options.snapshot_file.empty() || !graph || s.snapshot_current) return;
+  const std::string temporary = s.options.snapshot_file + ".tmp";
+  graph->save(temporary);
+  std::error_code ec;
+  std::filesystem::rename(temporary, s.options.snapshot_file, ec);
+  if (ec) throw Error(ErrorCode::kIo, "cannot replace " + s.options.snapshot_file + ": " + ec.message());
+  s.snapshot_current = true;
 }
 
 bool PersonIndex::remove_face(std::int64_t face_id) {
@@ -121,6 +195,7 @@ bool PersonIndex::remove_face(std::int64_t face_id) {
   s.faces->reconstruct(face_id, unit.data());
   s.update_template(number, unit.data(), s.norm_of_face[face_id], -1.0);
   s.faces->remove(face_id);
+  s.snapshot_current = false;
   s.person_of_face.erase(it);
   s.norm_of_face.erase(face_id);
   if (person.faces.empty()) {

@@ -1,6 +1,7 @@
 // A named gallery (store + in-memory index) served with the models of a shared engine.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <set>
 
 #include <opencv2/imgcodecs.hpp>
@@ -24,8 +25,11 @@ void require_valid_name(const std::string& name, const char* what) {
                                             "': use 1-64 letters, digits, '_' or '-'");
 }
 
-Collection::Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store)
-    : name_(std::move(name)), models_(models), store_(std::move(store)), index_(1) {
+Collection::Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store,
+                       std::string index_snapshot)
+    : name_(std::move(name)), models_(models), store_(std::move(store)), index_options_(models.config().index),
+      index_(1) {
+  index_options_.snapshot_file = std::move(index_snapshot);
   apply_locked(store_->changes_since(-1));  // every face, read in one snapshot
   store_->on_external_change([this] {
     {
@@ -45,6 +49,16 @@ Collection::~Collection() {
   }
   sync_wake_.notify_one();
   sync_thread_.join();
+  std::unique_lock index_lock(index_mutex_);
+  save_snapshot_locked();
+}
+
+void Collection::save_snapshot_locked() noexcept {
+  try {
+    index_.save_snapshot();
+  } catch (const std::exception& e) {
+    spdlog::warn("collection {}: cannot save the index snapshot: {}", name_, e.what());  // next start rebuilds
+  }
 }
 
 void Collection::apply_locked(const GalleryChanges& changes) {
@@ -55,6 +69,13 @@ void Collection::apply_locked(const GalleryChanges& changes) {
   const bool searchable = gallery_model_.empty() || gallery_model_ == models_.embedder_model_id();
   if (changes.reset || !searchable) index_ = PersonIndex(1);
   if (!searchable) return;
+  if (changes.reset && !changes.current.empty()) {
+    // The whole gallery at once: reuses a saved graph and builds the rest in one batch.
+    index_ = PersonIndex(static_cast<int>(changes.current.front().embedding.unit.size()), index_options_);
+    index_.load(changes.current);
+    save_snapshot_locked();
+    return;
+  }
   for (const std::int64_t id : changes.removed) index_.remove_face(id);
   for (const auto& face : changes.current) add_to_index_locked(face.id, face.person, face.embedding);
 }
@@ -62,7 +83,7 @@ void Collection::apply_locked(const GalleryChanges& changes) {
 void Collection::add_to_index_locked(std::int64_t face_id, const std::string& person, const Embedding& embedding) {
   // An empty index does not know the embedding length yet (it was loaded from no faces).
   const int dim = static_cast<int>(embedding.unit.size());
-  if (index_.face_count() == 0 && index_.dim() != dim) index_ = PersonIndex(dim, models_.config().index);
+  if (index_.face_count() == 0 && index_.dim() != dim) index_ = PersonIndex(dim, index_options_);
   index_.add_face(face_id, person, embedding);
 }
 
@@ -142,7 +163,12 @@ void Collection::clear() {
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
   for (const auto& person : store_->people()) store_->remove_person(person.name);
-  index_.clear();
+  if (!index_options_.snapshot_file.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(index_options_.snapshot_file, ec);
+    index_options_.snapshot_file.clear();
+  }
+  index_ = PersonIndex(1, index_options_);
 }
 
 std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,

@@ -69,7 +69,9 @@ void CollectionSet::save_catalog_locked() const {
 
 std::shared_ptr<Collection> CollectionSet::open_locked(const std::string& name) {
   auto& slot = open_[name];
-  if (!slot) slot = std::make_shared<Collection>(name, models_, open_store(store_uri(name)));
+  if (!slot)
+    slot = std::make_shared<Collection>(name, models_, open_store(store_uri(name)),
+                                        options_.data_dir + "/collections/" + name + ".hnsw");
   return slot;
 }
 
