@@ -90,7 +90,7 @@ std::vector<float> people_units(std::size_t people, std::size_t count, bool gall
   const std::vector<float> centres = random_units(people, dim, 7);
   std::vector<float> rows = random_units(count, dim, seed);  // the noise directions
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<std::size_t> person(0, centres.size() - 1);
+  std::uniform_int_distribution<std::size_t> person(0, people - 1);
   const float spread = 0.8f;
   for (std::size_t i = 0; i < count; ++i) {
     const float* centre = &centres[(gallery ? i / kFacesPerPerson : person(rng)) * dim];

@@ -197,6 +197,8 @@ class Engine:
         candidates: int = 2,
         min_face_size: int = 20,
         detection_threshold: float = 0.6,
+        index: str = "exact",
+        index_snapshot: str = "",
     ) -> None:
         """Opens the gallery (a SQLite file, ":memory:", or None for the default) and loads the models."""
     def identify(self, image: _Image) -> list[FaceResult]:

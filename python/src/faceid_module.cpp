@@ -328,7 +328,7 @@ The GIL is released while the library works.)doc")
                        const std::string& embedder, const std::string& detector_file, const std::string& embedder_file,
                        const std::string& metric, const std::string& policy, std::optional<float> threshold,
                        bool align, bool flip, bool keep_crops, int candidates, int min_face_size,
-                       float detection_threshold) {
+                       float detection_threshold, const std::string& index, const std::string& index_snapshot) {
              EngineConfig config;
              if (gallery) config.gallery = *gallery;
              if (model_dir) config.model_dir = *model_dir;
@@ -346,6 +346,8 @@ The GIL is released while the library works.)doc")
              config.candidates = candidates;
              config.detection.min_face_size = min_face_size;
              config.detection.score_threshold = detection_threshold;
+             config.index.kind = parse_name(parse_index_kind(index), "index", index);
+             config.index.snapshot_file = index_snapshot;
              py::gil_scoped_release nogil;  // loading models takes a while
              return Engine::open(config);
            }),
@@ -356,12 +358,15 @@ The GIL is released while the library works.)doc")
            "threshold"_a = py::none(), "align"_a = defaults.align, "flip"_a = defaults.embedding.flip_augment,
            "keep_crops"_a = defaults.keep_crops, "candidates"_a = defaults.candidates,
            "min_face_size"_a = defaults.detection.min_face_size,
-           "detection_threshold"_a = defaults.detection.score_threshold, R"doc(
+           "detection_threshold"_a = defaults.detection.score_threshold,
+           "index"_a = index_kind_name(defaults.index.kind), "index_snapshot"_a = "", R"doc(
 Opens the gallery and loads the models (once).
 
 gallery: SQLite file (created when missing), ":memory:", or None for the default
 ($FACEID_GALLERY, else ~/.local/share/faceid/gallery.db). model_dir: None = installed models
-($FACEID_MODEL_DIR, else ~/.cache/faceid/models). The other options are the CLI's global options.)doc")
+($FACEID_MODEL_DIR, else ~/.cache/faceid/models). index: face search, "exact", "int8-scan",
+"hnsw", "ivf-sq8" or "auto"; index_snapshot: with "hnsw", a file keeping the graph between runs.
+The other options are the CLI's global options.)doc")
       .def(
           "identify",
           [](const Engine& e, const py::handle& image) {

@@ -19,6 +19,19 @@ def test_sample_group_photo_without_the_shared_data(engine):
     assert named[0] == "someone" and named.count("someone") == 1
 
 
+def test_hnsw_index_with_a_snapshot_file(tmp_path):
+    """Runs on what set-up installs. The graph file written on close serves the next engine."""
+    photo = Path(faceid.default_model_dir()) / "samples" / "sample2.jpg"
+    options = dict(gallery=str(tmp_path / "g.db"), index="hnsw", index_snapshot=str(tmp_path / "g.hnsw"))
+    first = faceid.Engine(**options)
+    assert first.enroll("someone", [photo])[0].status == "enrolled"
+    del first
+    assert (tmp_path / "g.hnsw").stat().st_size > 0
+    assert faceid.Engine(**options).identify(str(photo))[0].user_id == "someone"
+    with pytest.raises(faceid.BadRequestError, match="index"):
+        faceid.Engine(gallery=":memory:", index="ivf-pq")
+
+
 def test_identify_names_held_out_photos_of_enrolled_people(gallery_engine, held_out):
     for person, photo in held_out:
         image = faceid.load_image(photo)
