@@ -16,11 +16,37 @@ const cv::Scalar kBlack(0, 0, 0), kGrid(220, 220, 220), kWhite(255, 255, 255);
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
 // Distinct, print-friendly colours (BGR).
+constexpr std::size_t kPaletteSize = 10;
 cv::Scalar palette(std::size_t i) {
-  static const cv::Scalar colours[] = {
+  static const cv::Scalar colours[kPaletteSize] = {
       {180, 119, 31}, {14, 127, 255}, {44, 160, 44}, {40, 39, 214}, {189, 103, 148},
       {75, 86, 140},  {194, 119, 227}, {127, 127, 127}, {34, 189, 188}, {207, 190, 23}};
-  return colours[i % (sizeof colours / sizeof colours[0])];
+  return colours[i % kPaletteSize];
+}
+
+// Curve `index` in its palette colour; every other round of the palette is dashed,
+// so a grid of more configurations than colours still gives each curve its own look.
+void draw_curve(cv::Mat& canvas, const std::vector<cv::Point>& points, std::size_t index, int thickness) {
+  const cv::Scalar colour = palette(index);
+  if ((index / kPaletteSize) % 2 == 0) {
+    cv::polylines(canvas, points, false, colour, thickness, cv::LINE_AA);
+    return;
+  }
+  constexpr double kDash = 7;  // pixels drawn, then as many skipped
+  double travelled = 0;
+  for (std::size_t i = 1; i < points.size(); ++i) {
+    const cv::Point2d a = points[i - 1], b = points[i];
+    const double length = cv::norm(b - a);
+    for (double t = 0; t < length;) {
+      const double phase = std::fmod(travelled + t, 2 * kDash);
+      const double step = std::min(length - t, (phase < kDash ? kDash : 2 * kDash) - phase);
+      if (phase < kDash)
+        cv::line(canvas, cv::Point(a + (b - a) * (t / length)), cv::Point(a + (b - a) * ((t + step) / length)),
+                 colour, thickness, cv::LINE_AA);
+      t += step;
+    }
+    travelled += length;
+  }
 }
 
 void put_text(cv::Mat& canvas, const std::string& text, cv::Point origin, double scale = 0.5,
@@ -108,10 +134,10 @@ void write_roc_plot(const std::string& png_path, const std::string& title, const
   for (std::size_t c = 0; c < curves.size(); ++c) {
     std::vector<cv::Point> points;
     for (const auto& point : curves[c].roc) points.push_back(to_pixel(point.far, point.tar));
-    cv::polylines(canvas, points, false, palette(c), 2, cv::LINE_AA);
+    draw_curve(canvas, points, c, 2);
     const int y = plot.y + 10 + static_cast<int>(c) * 20;
     const int x = plot.x + plot.width + 20;
-    cv::line(canvas, {x, y}, {x + 30, y}, palette(c), 3, cv::LINE_AA);
+    draw_curve(canvas, {{x, y}, {x + 30, y}}, c, 3);
     put_text(canvas, curves[c].label, {x + 38, y + 5}, kLegendScale);
   }
   save_png(png_path, canvas);
