@@ -520,7 +520,8 @@ INSTANTIATE_TEST_SUITE_P(
                            0.06,
                            true},
         SharedDetectorCase{"yunet", "yunet_2022mar", "yunet_120x160_f223594.onnx", {}, 0.15, false},
-        SharedDetectorCase{"retinaface", "", "retinaface_mnet025_640x480.onnx", {}, 0.075, true}),
+        // 0.0756 measured since small photos are no longer enlarged to the 640x480 input.
+        SharedDetectorCase{"retinaface", "", "retinaface_mnet025_640x480.onnx", {}, 0.08, true}),
     [](const auto& info) { return std::string(info.param.label); });
 
 }  // namespace

@@ -57,7 +57,8 @@ FittedImage fit_within(const cv::Mat& bgr, cv::Size bounds) {
 }
 
 NetworkInput letterbox_to(const cv::Mat& bgr, cv::Size size, const ModelSpec& spec) {
-  const FittedImage fitted = fit_within(bgr, size);
+  const bool fits = bgr.cols <= size.width && bgr.rows <= size.height;
+  const FittedImage fitted = fits ? FittedImage{bgr, cv::Point2f(1.f, 1.f)} : fit_within(bgr, size);
   cv::Mat padded;
   cv::copyMakeBorder(fitted.image, padded, 0, size.height - fitted.image.rows, 0,
                      size.width - fitted.image.cols, cv::BORDER_CONSTANT, cv::Scalar::all(0));
