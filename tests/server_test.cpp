@@ -628,6 +628,40 @@ TEST_F(ServerTest, ReplicasOnOnePostgresDatabaseShareFacesWithinASecond) {
   })) << "replica A still recognises a subject removed on B";
 }
 
+// A replica's own writes reach its index once: the change feed does not replay them, so an
+// HNSW index keeps no tombstone per local enrollment (and needs no rebuild for them), while
+// the other replica's writes still arrive.
+TEST_F(ServerTest, ReplicaOwnWritesAreNotReplayedIntoItsHnswIndex) {
+  FACEID_REQUIRE_POSTGRES();
+  EngineConfig config = models_->config();
+  config.index.kind = IndexKind::kHnsw;
+  const auto hnsw_models = Engine::open(config);
+  const std::string url = test::postgres_url();
+  const std::string uri =
+      url + (url.find('?') == std::string::npos ? "?" : "&") + "gallery=" + test::unique_name("own_writes");
+  Collection replica("own_writes", *hnsw_models, open_store(uri));
+  Collection other("own_writes", *hnsw_models, open_store(uri));
+  const ImageLimits limits;
+  const auto enroll = [&](Collection& on, int person, int variant) {
+    const auto& photo = people_[person][variant];
+    const auto outcomes = on.add_faces("p" + std::to_string(person),
+                                       {{"photo", std::vector<std::uint8_t>(photo.begin(), photo.end())}}, limits);
+    ASSERT_EQ(outcomes.front().status, EnrollStatus::kEnrolled) << outcomes.front().message;
+  };
+  // Enough faces from the other replica that one tombstone stays below the compaction fraction.
+  for (int person = 0; person < 2; ++person)
+    for (int variant = 0; variant < 8; ++variant) enroll(other, person, variant);
+  ASSERT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return replica.face_count() == 16; }));
+  EXPECT_EQ(replica.index_tombstones(), 0u);
+
+  for (int variant = 0; variant < 2; ++variant) enroll(replica, 2, variant);
+  std::this_thread::sleep_for(Collection::kSyncInterval + std::chrono::milliseconds(500));  // feed and poll ran
+  replica.sync();
+  EXPECT_EQ(replica.face_count(), 18u);
+  EXPECT_EQ(replica.index_tombstones(), 0u) << "the replica replayed its own enrollment from the change feed";
+  EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return other.face_count() == 18; }));
+}
+
 // The database goes away under a running server: writes and store reads answer 503 (and
 // write nothing), searches go on from memory, and all is well once it is back.
 TEST_F(ServerTest, DatabaseLostMidRunAnswers503AndRecovers) {

@@ -68,6 +68,9 @@ class VectorIndex {
   virtual std::vector<std::int64_t> stored_ids() const = 0;  // in no particular order
   virtual int dim() const = 0;
   virtual IndexKind kind() const = 0;  // what serves queries now (never kAuto)
+  // Deleted vectors the index still holds (HNSW graphs cannot unlink nodes); 0 where
+  // deletion is immediate.
+  virtual std::size_t tombstones() const { return 0; }
 };
 
 // Brute-force inner products over one contiguous row-major matrix.
@@ -113,6 +116,7 @@ class PersonIndex {
 
   std::size_t face_count() const;
   std::size_t person_count() const;
+  std::size_t tombstones() const;  // see VectorIndex::tombstones
   int dim() const;
 
  private:

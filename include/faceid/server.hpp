@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -94,6 +95,7 @@ class Collection {
 
   std::size_t face_count() const;
   std::size_t subject_count() const;
+  std::size_t index_tombstones() const;  // deleted faces the HNSW graph still holds
   // Clears every subject and deletes the index snapshot (used before the collection is dropped).
   void clear();
   // Applies the store's writes the index has not seen yet (what the background thread does).
@@ -106,6 +108,9 @@ class Collection {
   void add_to_index_locked(std::int64_t face_id, const std::string& person, const Embedding& embedding);
   void sync_loop();
   void save_snapshot_locked() noexcept;
+  // Runs one store write and, when no other writer committed around it, marks the index as
+  // in sync with it. Under both locks.
+  void commit_locked(const std::function<void()>& write);
 
   std::string name_;
   const Engine& models_;

@@ -41,7 +41,7 @@ class HnswIndex final : public VectorIndex {
   IndexKind kind() const override { return IndexKind::kHnsw; }
 
   void set_ef_search(int ef);
-  std::size_t tombstones() const { return id_of_slot_.size() - slot_of_id_.size(); }
+  std::size_t tombstones() const override { return id_of_slot_.size() - slot_of_id_.size(); }
   // The graph and the ids in one file: loading skips the graph construction.
   void save(const std::string& path) const;
   static std::unique_ptr<HnswIndex> load(const std::string& path, const IndexOptions& options);

@@ -57,6 +57,7 @@ class StagedIndex final : public VectorIndex {
   std::vector<std::int64_t> stored_ids() const override { return active().stored_ids(); }
   int dim() const override { return exact_.dim(); }
   IndexKind kind() const override { return active().kind(); }
+  std::size_t tombstones() const override { return active().tombstones(); }
 
  private:
   VectorIndex& active() { return grown_ ? *grown_ : static_cast<VectorIndex&>(exact_); }

@@ -129,6 +129,7 @@ PersonIndex& PersonIndex::operator=(PersonIndex&&) noexcept = default;
 int PersonIndex::dim() const { return state_->dim; }
 std::size_t PersonIndex::face_count() const { return state_->faces->size(); }
 std::size_t PersonIndex::person_count() const { return state_->people.size(); }
+std::size_t PersonIndex::tombstones() const { return state_->faces->tombstones(); }
 
 void PersonIndex::add_face(std::int64_t face_id, const std::string& person, const Embedding& embedding) {
   State& s = *state_;

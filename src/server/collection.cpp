@@ -100,6 +100,16 @@ void Collection::sync() {
   apply_locked(store_->changes_since(synced_version_));
 }
 
+void Collection::commit_locked(const std::function<void()>& write) {
+  const std::int64_t before = store_->version();
+  write();
+  // Every committed write bumps the store version by exactly one. When nothing else was
+  // committed around this one, the index already holds it: the change feed must not replay
+  // it (under HNSW each replay would leave a tombstone).
+  const std::int64_t after = store_->version();
+  if (before == synced_version_ && after == before + 1) synced_version_ = after;
+}
+
 void Collection::sync_loop() {
   bool failing = false;
   std::unique_lock lock(sync_mutex_);
@@ -148,21 +158,21 @@ void Collection::rename_subject(const std::string& from, const std::string& to) 
   require_valid_name(to, "subject");
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
-  store_->rename_person(from, to);
+  commit_locked([&] { store_->rename_person(from, to); });
   index_.rename_person(from, to);
 }
 
 void Collection::remove_subject(const std::string& name) {
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
-  store_->remove_person(name);
+  commit_locked([&] { store_->remove_person(name); });
   index_.remove_person(name);
 }
 
 void Collection::clear() {
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
-  for (const auto& person : store_->people()) store_->remove_person(person.name);
+  for (const auto& person : store_->people()) commit_locked([&] { store_->remove_person(person.name); });
   if (!index_options_.snapshot_file.empty()) {
     std::error_code ec;
     std::filesystem::remove(index_options_.snapshot_file, ec);
@@ -239,10 +249,11 @@ std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
   }
   if (fresh.empty()) return outcomes;
   if (gallery_model_.empty()) {
-    store_->bind_model(models_.embedder_model_id());
+    commit_locked([&] { store_->bind_model(models_.embedder_model_id()); });
     gallery_model_ = models_.embedder_model_id();
   }
-  const auto ids = store_->add_faces(subject, fresh);
+  std::vector<std::int64_t> ids;
+  commit_locked([&] { ids = store_->add_faces(subject, fresh); });
   for (std::size_t i = 0; i < fresh.size(); ++i) {
     add_to_index_locked(ids[i], subject, fresh[i].embedding);
     outcomes[outcome_of_fresh[i]].face_id = ids[i];
@@ -267,7 +278,9 @@ std::vector<std::int64_t> Collection::remove_faces(const std::string& subject,
   for (const auto& face : store_->faces_of(subject, false)) owned.insert(face.id);
   std::vector<std::int64_t> removed;
   for (const std::int64_t id : ids) {
-    if (!owned.count(id) || !store_->remove_face(id)) continue;
+    bool removed_from_store = false;
+    if (owned.count(id)) commit_locked([&] { removed_from_store = store_->remove_face(id); });
+    if (!removed_from_store) continue;
     index_.remove_face(id);
     owned.erase(id);
     removed.push_back(id);
@@ -357,6 +370,11 @@ SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& s
 std::size_t Collection::face_count() const {
   std::shared_lock index_lock(index_mutex_);
   return index_.face_count();
+}
+
+std::size_t Collection::index_tombstones() const {
+  std::shared_lock index_lock(index_mutex_);
+  return index_.tombstones();
 }
 
 std::size_t Collection::subject_count() const {
