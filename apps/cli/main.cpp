@@ -52,8 +52,10 @@ int main(int argc, char** argv) {
   add_watch_command(app, globals, state);
   add_capture_command(app, globals, state);
   add_eval_command(app, globals, state);
+#ifdef FACEID_WITH_SERVER
   add_serve_command(app, globals, state);
   add_keys_command(app, globals, state);
+#endif
 
   try {
     app.parse(argc, argv);

@@ -1,18 +1,16 @@
 #pragma once
-// Umbrella header for the FaceID library.
+// Umbrella header for faceid_core: the pipeline stages, the engine and its gallery.
+// Evaluation (faceid/eval.hpp), video (faceid/video.hpp, faceid/tracker.hpp) and the REST
+// server (faceid/server.hpp, in faceid_server) have headers of their own.
 #include "faceid/alignment.hpp"
 #include "faceid/detector.hpp"
 #include "faceid/embedder.hpp"
 #include "faceid/engine.hpp"
 #include "faceid/error.hpp"
-#include "faceid/eval.hpp"
 #include "faceid/image.hpp"
 #include "faceid/index.hpp"
 #include "faceid/metric.hpp"
 #include "faceid/models.hpp"
 #include "faceid/quality.hpp"
-#include "faceid/server.hpp"
 #include "faceid/store.hpp"
-#include "faceid/tracker.hpp"
 #include "faceid/types.hpp"
-#include "faceid/video.hpp"

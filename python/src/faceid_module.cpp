@@ -14,6 +14,7 @@
 #include <pybind11/stl.h>
 
 #include "faceid/faceid.hpp"
+#include "faceid/video.hpp"
 
 namespace py = pybind11;
 using namespace pybind11::literals;

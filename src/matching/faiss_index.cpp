@@ -15,6 +15,7 @@
 #include <faiss/index_io.h>
 
 #include "faceid/error.hpp"
+#include "matching/approximate_index.hpp"
 #include "matching/exact_index.hpp"
 
 namespace faceid {
@@ -290,6 +291,26 @@ std::vector<IndexHit> IvfSq8Index::search(const float* unit_query, int k) const 
 bool IvfSq8Index::reconstruct(std::int64_t id, float* out) const {
   if (!ids_.count(id)) return false;
   lists_->reconstruct(id, out);
+  return true;
+}
+
+std::unique_ptr<VectorIndex> create_hnsw_index(int dim, const IndexOptions& options) {
+  return std::make_unique<HnswIndex>(dim, options);
+}
+
+std::unique_ptr<VectorIndex> create_ivf_sq8_index(int dim, const IndexOptions& options, std::size_t n,
+                                                  const std::int64_t* ids, const float* units) {
+  return std::make_unique<IvfSq8Index>(dim, options, n, ids, units);
+}
+
+std::unique_ptr<VectorIndex> load_hnsw_snapshot(const std::string& path, const IndexOptions& options) {
+  return HnswIndex::load(path, options);
+}
+
+bool save_hnsw_snapshot(const VectorIndex& index, const std::string& path) {
+  const auto* graph = dynamic_cast<const HnswIndex*>(&index);
+  if (!graph) return false;
+  graph->save(path);
   return true;
 }
 

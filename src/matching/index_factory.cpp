@@ -4,7 +4,7 @@
 #include "faceid/error.hpp"
 #include "faceid/index.hpp"
 #include "matching/exact_index.hpp"
-#include "matching/faiss_index.hpp"
+#include "matching/approximate_index.hpp"
 #include "matching/int8_index.hpp"
 
 namespace faceid {
@@ -89,18 +89,18 @@ std::unique_ptr<VectorIndex> create_index(int dim, const IndexOptions& options) 
   if (dim <= 0) throw Error(ErrorCode::kBadRequest, "index dimension must be positive");
   require_valid(options);
   const auto hnsw_from = [dim, options](const ExactIndex& exact) {
-    auto graph = std::make_unique<HnswIndex>(dim, options);
+    auto graph = create_hnsw_index(dim, options);
     graph->add_batch(exact.size(), exact.ids().data(), exact.rows());
-    return std::unique_ptr<VectorIndex>(std::move(graph));
+    return graph;
   };
   switch (options.kind) {
     case IndexKind::kExact: return std::make_unique<ExactIndex>(dim);
     case IndexKind::kInt8Scan: return std::make_unique<Int8ScanIndex>(dim);
-    case IndexKind::kHnsw: return std::make_unique<HnswIndex>(dim, options);
+    case IndexKind::kHnsw: return create_hnsw_index(dim, options);
     case IndexKind::kAuto: return std::make_unique<StagedIndex>(dim, options.auto_hnsw_from, hnsw_from);
     case IndexKind::kIvfSq8:
       return std::make_unique<StagedIndex>(dim, options.ivf_train_from, [dim, options](const ExactIndex& exact) {
-        return std::make_unique<IvfSq8Index>(dim, options, exact.size(), exact.ids().data(), exact.rows());
+        return create_ivf_sq8_index(dim, options, exact.size(), exact.ids().data(), exact.rows());
       });
   }
   throw Error(ErrorCode::kBadRequest, "unknown index kind");

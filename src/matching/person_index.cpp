@@ -9,7 +9,7 @@
 #include "faceid/error.hpp"
 #include "faceid/index.hpp"
 #include "matching/exact_index.hpp"
-#include "matching/faiss_index.hpp"
+#include "matching/approximate_index.hpp"
 
 namespace faceid {
 
@@ -46,11 +46,11 @@ struct PersonEntry {
 
 // The saved graph when the options name a readable one of this dimension, else null:
 // a snapshot is a cache, so a missing, foreign or damaged file costs a rebuild, no more.
-std::unique_ptr<HnswIndex> read_snapshot(int dim, const IndexOptions& options) {
+std::unique_ptr<VectorIndex> read_snapshot(int dim, const IndexOptions& options) {
   const std::string& path = options.snapshot_file;
   if (options.kind != IndexKind::kHnsw || path.empty() || !std::filesystem::exists(path)) return nullptr;
   try {
-    auto graph = HnswIndex::load(path, options);
+    auto graph = load_hnsw_snapshot(path, options);
     if (graph->dim() == dim) return graph;
     spdlog::warn("index snapshot {} holds {}-d vectors, not {}-d: rebuilding it", path, graph->dim(), dim);
   } catch (const Error& e) {
@@ -173,10 +173,9 @@ void PersonIndex::load(const std::vector<FaceRecord>& faces) {
 
 void PersonIndex::save_snapshot() {
   State& s = *state_;
-  const auto* graph = dynamic_cast<const HnswIndex*>(s.faces.get());
-  if (s.options.snapshot_file.empty() || !graph || s.snapshot_current) return;
+  if (s.options.snapshot_file.empty() || s.snapshot_current) return;
   const std::string temporary = s.options.snapshot_file + ".tmp";
-  graph->save(temporary);
+  if (!save_hnsw_snapshot(*s.faces, temporary)) return;
   std::error_code ec;
   std::filesystem::rename(temporary, s.options.snapshot_file, ec);
   if (ec) throw Error(ErrorCode::kIo, "cannot replace " + s.options.snapshot_file + ": " + ec.message());
