@@ -17,6 +17,7 @@
 #include "faceid/metric.hpp"
 #include "faceid/quality.hpp"
 #include "faceid/server.hpp"
+#include "server/console.hpp"
 #include "server/http.hpp"
 #include "server/metrics.hpp"
 #include "server/openapi.hpp"
@@ -300,6 +301,9 @@ struct RestServer::Impl {
         send_error(res, 500, "internal", "internal error");
       }
       if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer");
+      // Answers hold biometric data: never kept in a browser or proxy cache, never sniffed as a page.
+      res.set_header("Cache-Control", "no-store");
+      res.set_header("X-Content-Type-Options", "nosniff");
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       metrics.record(route, method, res.status, seconds);
     };
@@ -358,6 +362,7 @@ void RestServer::Impl::add_routes() {
   add_collection_routes();
   add_subject_routes();
   add_model_routes();
+  server_detail::add_console_routes(*http, models.config());
 }
 
 void RestServer::Impl::add_collection_routes() {
