@@ -153,6 +153,8 @@ def test_collections_people_and_try_it(server, browser, artifacts):
         faces = browser.wait(lambda: [f for f in drawn_faces(browser, "#try-stage") if f["subject"] == subject],
                              what=f"{subject} drawn on {photo.name}")
         assert re.match(rf"{subject} \d\.\d{{3}}runner-up \w+ -?\d\.\d{{3}}$", faces[0]["label"]), faces[0]
+        strangers = [f["label"] for f in drawn_faces(browser, "#try-stage") if not f["subject"]]
+        assert all(re.match(r"unknown \(closest \w+ -?\d\.\d{3}\)", label) for label in strangers), strangers
         assert len(drawn_faces(browser, "#try-stage")) == len(browser.find_all("#try-results tbody tr")) > 1
         if subject == "alice":
             browser.screenshot(artifacts / "try-it.png")
@@ -249,7 +251,8 @@ def test_webcam_enrollment_and_live_recognition(server, face_camera, artifacts):
         browser.click("#live-start")
         browser.wait(lambda: any(f["subject"] == "me" for f in drawn_faces(browser, "#live-stage")),
                      timeout=60, what="me recognised live")
-        browser.wait(lambda: "frames/s" in browser.text("#live-status"), what="the frame rate")
+        rate = browser.wait(lambda: re.match(r"([\d.]+) frames/s", browser.text("#live-status")), what="the frame rate")
+        assert 0 < float(rate.group(1)) <= 3.5, "live frames are sent at the chosen rate (3 per second) at most"
         browser.screenshot(artifacts / "live.png")
         browser.click("#live-stop")
     finally:

@@ -101,7 +101,14 @@ class Browser:
             time.sleep(0.2)
 
     def screenshot(self, path):
-        path.write_bytes(base64.b64decode(self.session("GET", "/screenshot")))
+        """A PNG of the whole page: the window is made as tall as the page for it."""
+        rect = self.session("GET", "/window/rect")
+        height = self.execute("return document.documentElement.scrollHeight;")
+        self.session("POST", "/window/rect", {"width": rect["width"], "height": min(max(height + 300, rect["height"]), 4000)})
+        try:
+            path.write_bytes(base64.b64decode(self.session("GET", "/screenshot")))
+        finally:
+            self.session("POST", "/window/rect", {"width": rect["width"], "height": rect["height"]})
 
     def console_log(self):
         """The browser console's messages since the last call (chromedriver's log endpoint)."""

@@ -125,6 +125,14 @@ function showPage() {
 
 // ------------------------------------------------------------------ drawing faces
 
+// "alice" for a recognised face; an unknown one names the closest person, who was below the threshold.
+function faceName(face, withScore) {
+  const best = face.candidates && face.candidates[0];
+  if (face.subject) return withScore ? `${face.subject} ${format(face.score)}` : face.subject;
+  if (!best) return "unknown";
+  return withScore ? `unknown (closest ${best.subject} ${format(best.score)})` : `unknown (closest ${best.subject})`;
+}
+
 // Boxes and labels over an image or video inside `stage`, placed in percentages of the
 // media's own pixel size so they follow the page's scaling.
 function drawFaces(stage, faces, width, height) {
@@ -134,14 +142,8 @@ function drawFaces(stage, faces, width, height) {
     const box = face.detection.box;
     const known = Boolean(face.subject);
     const runnerUp = face.candidates && face.candidates[1];
-    const best = face.candidates && face.candidates[0];
-    const name = known ? face.subject : "unknown";
-    const label = el("span", { class: "face-name" }, `${name} ${format(face.score)}`);
-    const detail = runnerUp
-      ? el("span", { class: "face-runner-up" }, `runner-up ${runnerUp.subject} ${format(runnerUp.score)}`)
-      : !known && best
-        ? el("span", { class: "face-runner-up" }, `closest ${best.subject}`)
-        : null;
+    const label = el("span", { class: "face-name" }, faceName(face, true));
+    const detail = runnerUp ? el("span", { class: "face-runner-up" }, `runner-up ${runnerUp.subject} ${format(runnerUp.score)}`) : null;
     overlay.append(el("div", {
       class: "face-box " + (known ? "known" : "unknown"),
       dataset: { index: String(i), subject: face.subject || "" },
@@ -395,7 +397,7 @@ async function tryPhoto(file) {
     const runnerUp = face.candidates[1];
     const b = face.detection.box;
     return el("tr", { dataset: { subject: face.subject || "" } },
-      el("td", {}, String(i + 1)), el("td", {}, face.subject || "unknown"), el("td", {}, format(face.score)),
+      el("td", {}, String(i + 1)), el("td", {}, faceName(face, false)), el("td", {}, format(face.score)),
       el("td", {}, runnerUp ? `${runnerUp.subject} ${format(runnerUp.score)}` : "–"), el("td", {}, format(face.threshold)),
       el("td", {}, `${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}×${Math.round(b.height)}`));
   });
@@ -545,7 +547,8 @@ pages.enroll = {
 
 // ------------------------------------------------------------------ live page
 
-const live = { running: false, frames: 0, started: 0 };
+// `answered`: when the latest answers came (ms), for the frame rate over the last few.
+const live = { running: false, answered: [] };
 
 async function liveLoop() {
   const video = $("#live-video");
@@ -561,10 +564,12 @@ async function liveLoop() {
       const result = await api("POST", collectionPath("/recognize"), { form });
       if (!live.running) break;
       drawFaces(stage, result.faces, result.image.width, result.image.height);
-      live.frames += 1;
-      const seconds = (performance.now() - live.started) / 1000;
+      const now = performance.now();
+      live.answered = [...live.answered.slice(-9), now];
+      const span = (now - live.answered[0]) / 1000;
+      const rate = live.answered.length > 1 ? `${((live.answered.length - 1) / span).toFixed(1)} frames/s` : "";
       const names = result.faces.map((f) => f.subject || "unknown").join(", ") || "no face";
-      status.textContent = `${(live.frames / seconds).toFixed(1)} frames/s · ${names}`;
+      status.textContent = [rate, `${Math.round(now - began)} ms`, names].filter(Boolean).join(" · ");
     } catch (error) {
       sayError(error);
       stopLive();
@@ -588,7 +593,7 @@ function setupLive() {
   $("#live-start").addEventListener("click", guarded(async () => {
     requireCollection();
     await startCamera($("#live-video"));
-    Object.assign(live, { running: true, frames: 0, started: performance.now() });
+    Object.assign(live, { running: true, answered: [] });
     $("#live-start").disabled = true;
     $("#live-stop").disabled = false;
     liveLoop();
