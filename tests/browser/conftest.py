@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from webdriver import Browser
+from webdriver import Browser, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("FACEID_BUILD_DIR") or REPO / "build")
@@ -69,11 +69,7 @@ class Server:
             self._log.flush()
 
     def stop(self):
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
+        stop_process(self._process, 30)
         self._log.close()
 
 

@@ -15,6 +15,16 @@ class WebDriverError(RuntimeError):
     pass
 
 
+def stop_process(process, seconds):
+    """SIGTERM, then SIGKILL if it is still running after `seconds`."""
+    process.terminate()
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -119,9 +129,5 @@ class Browser:
             if hasattr(self, "_session"):
                 self._call("DELETE", self._session)
         finally:
-            self._driver.terminate()
-            try:
-                self._driver.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._driver.kill()
+            stop_process(self._driver, 10)
             self._log.close()
