@@ -7,6 +7,8 @@ const KEY_ITEM = "faceid.key";
 const COLLECTION_ITEM = "faceid.collection";
 // Faces are enrolled from a frame when its quality reaches this (what `faceid capture` keeps).
 const DEFAULT_QUALITY_CUTOFF = 0.45;
+// Face crops shown per person: each is one request, and a person may have hundreds of faces.
+const THUMBNAILS_PER_PERSON = 24;
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -321,10 +323,11 @@ async function personCard(person) {
     say(`${person.name} removed`);
     await pages.people.show();
   }));
-  const thumbs = await Promise.all(faces.map((face) => faceThumbnail(person.name, face)));
+  const thumbs = await Promise.all(faces.slice(0, THUMBNAILS_PER_PERSON).map((face) => faceThumbnail(person.name, face)));
+  const more = faces.length - thumbs.length;
   return el("article", { class: "card person", dataset: { subject: person.name } },
     el("h3", {}, person.name, el("span", { class: "muted" }, ` · ${faces.length} face${faces.length === 1 ? "" : "s"}`)),
-    el("div", { class: "thumbs" }, ...thumbs),
+    el("div", { class: "thumbs" }, ...thumbs, more > 0 ? el("span", { class: "muted" }, `+${more} more`) : null),
     el("div", { class: "inline" }, rename, renameButton, remove));
 }
 
