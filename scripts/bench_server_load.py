@@ -78,7 +78,7 @@ def main():
                         status, retry_after, took = post(c, path, photo, "image/jpeg")
                     except (OSError, http.client.HTTPException) as e:
                         with lock:
-                            failed.append(str(e))
+                            failed.append(type(e).__name__ + ": " + str(e))
                         c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
                         continue
                     with lock:
@@ -86,9 +86,10 @@ def main():
                             accepted.append(took)
                         elif status == 503:
                             shed.append(retry_after)
-                            time.sleep(float(retry_after or 1) / 10)  # a polite client backs off a little
                         else:
                             failed.append(status)
+                    if status == 503:
+                        time.sleep(float(retry_after or 1))  # a polite client does as it is told
 
             threads = [threading.Thread(target=client) for _ in range(args.clients)]
             start = time.monotonic()
@@ -110,6 +111,7 @@ def main():
                 "shed_503": len(shed),
                 "shed_with_retry_after": sum(1 for r in shed if r),
                 "failed": len(failed),
+                "failure_example": failed[0] if failed else None,
             }))
         finally:
             server.terminate()

@@ -82,7 +82,7 @@ void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
       ->capture_default_str();
   cmd->add_option("--max-connections-per-client", options->server.max_connections_per_client,
                   "Open connections per client address; more get 503")->capture_default_str();
-  cmd->add_option("--workers", options->server.workers, "Requests doing image work at once (0 = one per CPU core)")
+  cmd->add_option("--workers", options->server.workers, "Requests doing image work at once (each one's inference already uses every core)")
       ->capture_default_str();
   cmd->add_option("--queue", options->server.max_waiting,
                   "Requests waiting for a worker (-1 = 2 per worker); more get 503 with Retry-After")

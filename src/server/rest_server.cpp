@@ -256,10 +256,6 @@ bool is_loopback(const std::string& host) {
   return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-int worker_count(const ServerOptions& options) {
-  return options.workers > 0 ? options.workers : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-}
-
 std::string presented_key(const httplib::Request& req) {
   const std::string bearer = req.get_header_value("Authorization");
   if (bearer.rfind("Bearer ", 0) == 0) return bearer.substr(7);
@@ -284,7 +280,7 @@ struct RestServer::Impl {
         collections(c),
         keys(k),
         options(std::move(o)),
-        work(worker_count(options), options.max_waiting >= 0 ? options.max_waiting : 2 * worker_count(options)) {}
+        work(options.workers, options.max_waiting >= 0 ? options.max_waiting : 2 * options.workers) {}
 
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
