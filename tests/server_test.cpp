@@ -68,6 +68,7 @@ class Harness {
     options.host = "127.0.0.1";
     options.port = 0;
     options.threads = 8;
+    options.max_waiting = 64;  // these cases check results under concurrency, not load shedding
     server_ = std::make_unique<RestServer>(models, collections_, keys_, options);
     port = server_->bind();
     thread_ = std::thread([this] { server_->run(); });

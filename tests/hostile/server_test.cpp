@@ -321,8 +321,9 @@ TEST_F(HostileServerTest, OverloadIsShedWithoutLosingAcceptedWork) {
 
   std::sort(accepted_seconds.begin(), accepted_seconds.end());
   const double p99 = accepted_seconds[std::min(accepted_seconds.size() - 1, accepted_seconds.size() * 99 / 100)];
-  // One running and two waiting: about 3x a lone request; the margin absorbs a shared, noisy machine.
-  EXPECT_LT(p99, 6 * alone[1]) << "p99 of accepted requests " << p99 << " s, a lone request " << alone[1] << " s";
+  // One running and two waiting: about 3x a lone request (docs/performance.md measures it); the margin
+  // absorbs a shared, noisy 2-core machine. Without shedding all 128 would queue: p99 near 100x.
+  EXPECT_LT(p99, 8 * alone[1]) << "p99 of accepted requests " << p99 << " s, a lone request " << alone[1] << " s";
 }
 
 TEST_F(HostileServerTest, NoAuthOnAPublicAddressNeedsAnExplicitFlag) {
