@@ -100,20 +100,8 @@ class GuardedStream final : public httplib::Stream {
     return static_cast<ssize_t>(sent);
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (::getpeername(sock_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return;
-    ip = address_of(address);
-    port = port_of(address);
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    if (::getsockname(sock_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return;
-    ip = address_of(address);
-    port = port_of(address);
-  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override { endpoint(::getpeername, ip, port); }
+  void get_local_ip_and_port(std::string& ip, int& port) const override { endpoint(::getsockname, ip, port); }
   socket_t socket() const override { return sock_; }
 
   // The TLS handshake, within the first request's deadline.
@@ -144,6 +132,15 @@ class GuardedStream final : public httplib::Stream {
         return -1;
       }
     }
+  }
+
+  // One end of the connection: `name_of` is getpeername or getsockname.
+  void endpoint(int (*name_of)(int, sockaddr*, socklen_t*), std::string& ip, int& port) const {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (name_of(sock_, reinterpret_cast<sockaddr*>(&address), &length) != 0) return;
+    ip = address_of(address);
+    port = port_of(address);
   }
 
   ssize_t ssl_read(char* into, std::size_t size) {

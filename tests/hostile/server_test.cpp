@@ -23,6 +23,7 @@
 #include "faceid/error.hpp"
 #include "faceid/server.hpp"
 #include "server/http.hpp"
+#include "server_harness.hpp"
 #include "test_support.hpp"
 
 namespace faceid {
@@ -68,47 +69,7 @@ bool answered_or_closed(int sock, std::chrono::milliseconds wait) {
   return ::recv(sock, &byte, 1, MSG_DONTWAIT | MSG_PEEK) != -1 || errno != EAGAIN;
 }
 
-// One in-process server over a fresh data folder, with an admin key.
-class Server {
- public:
-  explicit Server(const Engine& models, ServerOptions options = {}, const std::string& store_template = "")
-      : data_dir_(test::temp_dir("hostile_server")),
-        collections_(models, {data_dir_, store_template}),
-        keys_(data_dir_ + "/keys.json"),
-        admin_key(keys_.create("").secret) {
-    options.host = "127.0.0.1";
-    options.port = 0;
-    server_ = std::make_unique<RestServer>(models, collections_, keys_, options);
-    port = server_->bind();
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  ~Server() {
-    server_->stop();
-    thread_.join();
-  }
-
-  std::unique_ptr<httplib::Client> client(const std::string& key) const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
-    c->set_read_timeout(60, 0);
-    if (!key.empty()) c->set_default_headers({{"Authorization", "Bearer " + key}});
-    return c;
-  }
-  void create_collection(const std::string& name) {
-    const auto r = client(admin_key)->Post("/v1/collections", json{{"name", name}}.dump(), "application/json");
-    ASSERT_TRUE(r && r->status == 201) << (r ? r->body : "no response");
-  }
-
- private:
-  std::string data_dir_;
-  CollectionSet collections_;
-  ApiKeyStore keys_;
-  std::unique_ptr<RestServer> server_;
-  std::thread thread_;
-
- public:
-  const std::string admin_key;
-  int port = 0;
-};
+using Server = test::ServerHarness;
 
 json body_of(const httplib::Result& r) { return r ? json::parse(r->body, nullptr, false) : json(); }
 
@@ -116,10 +77,7 @@ class HostileServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!test::models_installed()) return;
-    EngineConfig config;
-    config.gallery = ":memory:";
-    config.model_dir = test::model_dir();
-    models_ = Engine::open(config).release();
+    models_ = test::open_server_models().release();
     // A small photo keeps each request short, so the timing cases measure the server, not the models.
     cv::Mat photo = cv::imread(test::model_dir() + "/samples/sample2.jpg");
     cv::resize(photo, photo_, cv::Size(), 480.0 / photo.cols, 480.0 / photo.cols);
@@ -146,7 +104,7 @@ class HostileServerTest : public ::testing::Test {
 // the connections past the per-address limit get 503 + Retry-After, and none blocks the rest.
 TEST_F(HostileServerTest, SlowlorisDoesNotDelayHealthOrRecognize) {
   Server server(*models_);
-  server.create_collection("slow");
+  server.collection("slow");
   auto probe = server.client(server.admin_key);
   const std::string jpeg = photo_jpeg();
   auto start = Clock::now();
@@ -227,7 +185,7 @@ TEST_F(HostileServerTest, ChunkedBodyPastTheLimitIs413) {
   ServerOptions options;
   options.max_body_bytes = 1u << 20;
   Server server(*models_, options);
-  server.create_collection("chunked");
+  server.collection("chunked");
   const int sock = connect_from("127.0.0.1", server.port);
   ASSERT_GE(sock, 0);
   const std::string head = "POST /v1/collections/chunked/recognize HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " +
@@ -261,7 +219,7 @@ TEST_F(HostileServerTest, OverloadIsShedWithoutLosingAcceptedWork) {
   options.max_waiting = 2;
   options.max_connections_per_client = 128;
   Server server(*models_, options);
-  server.create_collection("load");
+  server.collection("load");
   std::vector<double> alone;
   for (int i = 0; i < 3; ++i) {
     const std::string path = "/v1/collections/load/subjects/solo" + std::to_string(i) + "/faces";
@@ -354,7 +312,7 @@ TEST_F(HostileServerTest, NoAuthOnAPublicAddressNeedsAnExplicitFlag) {
 
 TEST_F(HostileServerTest, HealthIsSplitIntoLiveAndReady) {
   Server server(*models_);
-  server.create_collection("health");
+  server.collection("health");
   auto c = server.client("");
   const auto live = c->Get("/health/live");
   ASSERT_TRUE(live);
@@ -374,7 +332,7 @@ TEST_F(HostileServerTest, ReadyIs503WhilePostgresIsDown) {
   test::ScratchPostgres database;
   ASSERT_FALSE(database.url().empty());
   Server server(*models_, {}, database.url());
-  server.create_collection("replica");
+  server.collection("replica");
   auto c = server.client("");
   EXPECT_EQ(c->Get("/health/ready")->status, 200);
   database.pause();
@@ -392,7 +350,7 @@ TEST_F(HostileServerTest, ReadyIs503WhilePostgresIsDown) {
 
 TEST_F(HostileServerTest, KeysAreManagedOverRestWithTheAdminKey) {
   Server server(*models_);
-  server.create_collection("shop");
+  server.collection("shop");
   auto admin = server.client(server.admin_key);
   const auto post = [](httplib::Client& c, const std::string& path, const json& body) {
     return c.Post(path.c_str(), body.dump(), "application/json");
