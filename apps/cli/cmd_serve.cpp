@@ -85,7 +85,7 @@ void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   cmd->add_option("--workers", options->server.workers, "Requests doing image work at once (each one's inference already uses every core)")
       ->capture_default_str();
   cmd->add_option("--queue", options->server.max_waiting,
-                  "Requests waiting for a worker (-1 = 2 per worker); more get 503 with Retry-After")
+                  "Requests waiting for a worker (-1 = 1 per worker); more get 503 with Retry-After")
       ->capture_default_str();
   cmd->add_option("--max-body-mb", options->max_body_mb, "Largest request body in MiB")->capture_default_str();
   cmd->add_option("--max-faces", options->server.max_faces_per_image, "Faces reported per image, largest first")

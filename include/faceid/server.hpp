@@ -233,7 +233,7 @@ struct ServerOptions {
   int threads = 256;                        // connections served at once (one thread each)
   int max_connections_per_client = 64;      // per client address; more get 503 at once
   int workers = 1;                          // requests doing image work at once (each already uses every core)
-  int max_waiting = -1;                     // requests waiting for a worker; -1 = 2 per worker; more get 503
+  int max_waiting = -1;                     // requests waiting for a worker; -1 = 1 per worker; more get 503
   std::size_t max_body_bytes = 32u << 20;   // larger requests get 413 too_large
   int max_faces_per_image = 50;             // recognize/detect/embed report the largest ones
   int max_images_per_request = 32;          // face uploads

@@ -280,7 +280,7 @@ struct RestServer::Impl {
         collections(c),
         keys(k),
         options(std::move(o)),
-        work(options.workers, options.max_waiting >= 0 ? options.max_waiting : 2 * options.workers) {}
+        work(options.workers, options.max_waiting >= 0 ? options.max_waiting : options.workers) {}
 
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
