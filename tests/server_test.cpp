@@ -20,6 +20,7 @@
 #include "faceid/error.hpp"
 #include "faceid/server.hpp"
 #include "server/http.hpp"
+#include "server_harness.hpp"
 #include "test_support.hpp"
 
 namespace faceid {
@@ -56,67 +57,27 @@ json parse(const httplib::Result& result) {
   return json::parse(result->body, nullptr, false);
 }
 
-// One running server over a fresh data folder (or `data_dir`, shared with another server).
-class Harness {
+// The shared harness, with the connection and queue sizes these cases need: they check
+// results under concurrency, not load shedding (tests/hostile/server_test.cpp does that).
+class Harness : public test::ServerHarness {
  public:
   explicit Harness(const Engine& models, ServerOptions options = {}, const std::string& store_template = "",
                    const std::string& data_dir = "")
-      : data_dir_(data_dir.empty() ? test::temp_dir("server") : data_dir),
-        collections_(models, {data_dir_, store_template}),
-        keys_(data_dir_ + "/keys.json") {
-    admin_key = keys_.create("").secret;
-    options.host = "127.0.0.1";
-    options.port = 0;
-    options.threads = 8;
-    server_ = std::make_unique<RestServer>(models, collections_, keys_, options);
-    port = server_->bind();
-    thread_ = std::thread([this] { server_->run(); });
-  }
-  ~Harness() { stop(); }
-
-  void stop() {
-    if (!thread_.joinable()) return;
-    server_->stop();
-    thread_.join();
-  }
-
-  std::unique_ptr<httplib::Client> client(const std::string& key) const {
-    auto c = std::make_unique<httplib::Client>("127.0.0.1", port);
-    c->set_read_timeout(60, 0);
-    if (!key.empty()) c->set_default_headers({{"Authorization", "Bearer " + key}});
-    return c;
-  }
-  std::unique_ptr<httplib::Client> admin() const { return client(admin_key); }
-
-  // A new collection and a key scoped to it.
-  std::string collection(const std::string& name) {
-    const auto r = admin()->Post("/v1/collections", json{{"name", name}}.dump(), "application/json");
-    EXPECT_EQ(r ? r->status : 0, 201) << (r ? r->body : "no response");
-    return keys_.create(name).secret;
-  }
-
-  ApiKeyStore& keys() { return keys_; }
-  const std::string& data_dir() const { return data_dir_; }
-
-  std::string admin_key;
-  int port = 0;
+      : test::ServerHarness(models, concurrent(options), store_template, data_dir) {}
 
  private:
-  std::string data_dir_;
-  CollectionSet collections_;
-  ApiKeyStore keys_;
-  std::unique_ptr<RestServer> server_;
-  std::thread thread_;
+  static ServerOptions concurrent(ServerOptions options) {
+    options.threads = 8;
+    options.max_waiting = 64;
+    return options;
+  }
 };
 
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!test::models_installed()) return;
-    EngineConfig config;
-    config.gallery = ":memory:";
-    config.model_dir = test::model_dir();
-    models_ = Engine::open(config).release();
+    models_ = test::open_server_models().release();
     ServerOptions options;
     options.max_body_bytes = 4u << 20;
     options.image_limits.max_decoded_pixels = 20'000'000;

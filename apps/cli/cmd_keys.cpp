@@ -10,17 +10,12 @@ namespace faceid::cli {
 
 namespace {
 
-nlohmann::json key_json(const ApiKeyInfo& info) {
-  return {{"id", info.id},
-          {"scope", info.admin() ? "admin" : "collection"},
-          {"collection", info.admin() ? nlohmann::json(nullptr) : nlohmann::json(info.collection)},
-          {"created_at", info.created_at}};
+nlohmann::json key_json(const ApiKeyInfo& info, const std::string& secret = {}) {
+  return nlohmann::json::parse(api_key_json(info, secret));
 }
 
 void print_created(const ApiKeyStore::Created& created) {
-  auto j = key_json(created.info);
-  j["key"] = created.secret;
-  print_json_line(j);
+  print_json_line(key_json(created.info, created.secret));
   std::cerr << "store this key now: only its salted hash is kept\n";
 }
 

@@ -78,17 +78,27 @@ void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
                   "(default: <data-dir>/collections/{name}.db)");
   cmd->add_option("--host", options->server.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port", options->server.port, "Port (0 = any free port)")->capture_default_str();
-  cmd->add_option("--threads", options->server.threads, "Connection worker threads")->capture_default_str();
+  cmd->add_option("--threads", options->server.threads, "Connections served at once (one thread each)")
+      ->capture_default_str();
+  cmd->add_option("--max-connections-per-client", options->server.max_connections_per_client,
+                  "Open connections per client address; more get 503")->capture_default_str();
+  cmd->add_option("--workers", options->server.workers, "Requests doing image work at once (each one's inference already uses every core)")
+      ->capture_default_str();
+  cmd->add_option("--queue", options->server.max_waiting,
+                  "Requests waiting for a worker (-1 = 1 per worker); more get 503 with Retry-After")
+      ->capture_default_str();
   cmd->add_option("--max-body-mb", options->max_body_mb, "Largest request body in MiB")->capture_default_str();
   cmd->add_option("--max-faces", options->server.max_faces_per_image, "Faces reported per image, largest first")
       ->capture_default_str();
   cmd->add_option("--max-pixels", options->server.image_limits.max_decoded_pixels,
                   "Images with more pixels are refused")->capture_default_str();
-  cmd->add_option("--timeout", options->server.read_timeout_seconds, "Seconds to read a request")
+  cmd->add_option("--timeout", options->server.read_timeout_seconds, "Seconds to read a whole request (head and body)")
       ->capture_default_str();
   cmd->add_option("--tls-cert", options->server.tls_cert_file, "PEM certificate: serve HTTPS");
   cmd->add_option("--tls-key", options->server.tls_key_file, "PEM private key of --tls-cert");
   cmd->add_flag("!--no-auth", options->server.require_auth, "Accept requests without API keys (local development)");
+  cmd->add_flag("--allow-public-no-auth", options->server.allow_public_without_auth,
+                "Allow --no-auth with a --host other machines can reach (face data open to that network)");
   cmd->callback([options, &globals] { serve(globals, *options); });
 }
 

@@ -96,6 +96,8 @@ class Collection {
   std::size_t face_count() const;
   std::size_t subject_count() const;
   std::size_t index_tombstones() const;  // deleted faces the HNSW graph still holds
+  // Asks the store for its version: throws (e.g. Error(kUnavailable)) when it does not answer.
+  void check_store() const;
   // Clears every subject and deletes the index snapshot (used before the collection is dropped).
   void clear();
   // Applies the store's writes the index has not seen yet (what the background thread does).
@@ -160,6 +162,8 @@ class CollectionSet {
   std::vector<CollectionInfo> list();
   bool contains(const std::string& name) const;
   std::string store_uri(const std::string& name) const;
+  // The open collections whose store does not answer, with the reason; empty = all ready.
+  std::map<std::string, std::string> unready_stores();
 
  private:
   void save_catalog_locked() const;
@@ -222,21 +226,29 @@ class ApiKeyStore {
   std::int64_t loaded_mtime_ns_ = -1;
 };
 
+// The JSON view of a key shown by `faceid keys` and the REST API; with `secret` when one
+// was just issued (it is never stored).
+std::string api_key_json(const ApiKeyInfo& info, const std::string& secret = {});
+
 // ------------------------------------------------------------------ REST server
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                          // 0 = any free port (see RestServer::bind)
-  int threads = 16;                         // connection worker threads
+  int threads = 256;                        // connections served at once (one thread each)
+  int max_connections_per_client = 64;      // per client address; more get 503 at once
+  int workers = 1;                          // requests doing image work at once (each already uses every core)
+  int max_waiting = -1;                     // requests waiting for a worker; -1 = 1 per worker; more get 503
   std::size_t max_body_bytes = 32u << 20;   // larger requests get 413 too_large
   int max_faces_per_image = 50;             // recognize/detect/embed report the largest ones
   int max_images_per_request = 32;          // face uploads
-  int read_timeout_seconds = 30;
+  int read_timeout_seconds = 30;            // to read one whole request, head and body
   int write_timeout_seconds = 30;
   ImageLimits image_limits;
   std::string tls_cert_file;                // both set = HTTPS
   std::string tls_key_file;
   bool require_auth = true;                 // false = no API keys (local development only)
+  bool allow_public_without_auth = false;   // true = accept !require_auth on a non-loopback host
 };
 
 

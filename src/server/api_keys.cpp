@@ -148,6 +148,15 @@ std::vector<ApiKeyInfo> ApiKeyStore::list() {
   return infos;
 }
 
+std::string api_key_json(const ApiKeyInfo& info, const std::string& secret) {
+  nlohmann::json view = {{"id", info.id},
+                         {"scope", info.admin() ? "admin" : "collection"},
+                         {"collection", info.admin() ? nlohmann::json(nullptr) : nlohmann::json(info.collection)},
+                         {"created_at", info.created_at}};
+  if (!secret.empty()) view["key"] = secret;
+  return view.dump();
+}
+
 bool ApiKeyStore::has_admin_key() {
   const auto infos = list();
   return std::any_of(infos.begin(), infos.end(), [](const ApiKeyInfo& info) { return info.admin(); });

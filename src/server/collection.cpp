@@ -382,4 +382,9 @@ std::size_t Collection::subject_count() const {
   return store_->people().size();
 }
 
+void Collection::check_store() const {
+  std::lock_guard store_lock(store_mutex_);
+  store_->version();
+}
+
 }  // namespace faceid

@@ -150,4 +150,21 @@ std::vector<CollectionInfo> CollectionSet::list() {
   return infos;
 }
 
+std::map<std::string, std::string> CollectionSet::unready_stores() {
+  std::vector<std::shared_ptr<Collection>> open;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& entry : open_) open.push_back(entry.second);
+  }
+  std::map<std::string, std::string> unready;
+  for (const auto& collection : open) {
+    try {
+      collection->check_store();
+    } catch (const std::exception& e) {
+      unready[collection->name()] = e.what();
+    }
+  }
+  return unready;
+}
+
 }  // namespace faceid

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <functional>
 
+#include <arpa/inet.h>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -18,9 +20,11 @@
 #include "faceid/quality.hpp"
 #include "faceid/server.hpp"
 #include "server/console.hpp"
+#include "server/guarded_http.hpp"
 #include "server/http.hpp"
 #include "server/metrics.hpp"
 #include "server/openapi.hpp"
+#include "server/work_queue.hpp"
 
 namespace faceid {
 
@@ -245,6 +249,14 @@ json embedding_json(const Embedding& e) {
 
 enum class Access { kPublic, kAnyKey, kCollection, kAdmin };
 
+bool is_loopback(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 std::string presented_key(const httplib::Request& req) {
   const std::string bearer = req.get_header_value("Authorization");
   if (bearer.rfind("Bearer ", 0) == 0) return bearer.substr(7);
@@ -260,11 +272,16 @@ struct RestServer::Impl {
   ServerOptions options;
   std::unique_ptr<httplib::Server> http;
   server_detail::RequestMetrics metrics;
+  server_detail::WorkQueue work;
   std::atomic<bool> running{false};
   std::atomic<bool> stop_requested{false};
 
   Impl(const Engine& m, CollectionSet& c, ApiKeyStore& k, ServerOptions o)
-      : models(m), collections(c), keys(k), options(std::move(o)) {}
+      : models(m),
+        collections(c),
+        keys(k),
+        options(std::move(o)),
+        work(options.workers, options.max_waiting >= 0 ? options.max_waiting : options.workers) {}
 
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
@@ -287,6 +304,13 @@ struct RestServer::Impl {
       const auto start = std::chrono::steady_clock::now();
       try {
         authorize(req, access);
+        // POSTs carry images (or create things): they wait for a worker, or are shed when too many wait.
+        const auto turn = method == "POST" ? work.enter() : std::nullopt;
+        if (method == "POST" && !turn) {
+          res.set_header("Retry-After", "1");
+          throw ApiError{503, "overloaded", "the server is busy (" + std::to_string(work.workers()) + " requests running, " +
+                                                std::to_string(work.max_waiting()) + " waiting): retry later"};
+        }
         handler(req, res);
       } catch (const ApiError& e) {
         send_error(res, e.status, e.code, e.message, e.details);
@@ -341,18 +365,62 @@ struct RestServer::Impl {
   }
 
   void add_routes();
+  void add_health_routes();
+  void add_key_routes();
   void add_collection_routes();
   void add_subject_routes();
   void add_model_routes();
 };
 
-void RestServer::Impl::add_routes() {
-  add("GET", "/health", "health", Access::kPublic, [this](const httplib::Request&, httplib::Response& res) {
+void RestServer::Impl::add_health_routes() {
+  const auto live = [this](const httplib::Request&, httplib::Response& res) {
     send_json(res, {{"status", "ok"},
                     {"model", models.embedder_model_id()},
                     {"metric", metric_name(models.metric())},
                     {"threshold", models.threshold()}});
+  };
+  add("GET", "/health", "health", Access::kPublic, live);
+  add("GET", "/health/live", "health_live", Access::kPublic, live);
+  // Ready = every open collection's store answers, so an orchestrator can route around a broken replica.
+  add("GET", "/health/ready", "health_ready", Access::kPublic, [this](const httplib::Request&, httplib::Response& res) {
+    json stores = json::object();
+    for (const auto& [collection, problem] : collections.unready_stores()) stores[collection] = problem;
+    if (stores.empty()) return send_json(res, {{"status", "ready"}});
+    send_json(res, {{"status", "unavailable"}, {"unready_stores", stores}}, 503);
   });
+}
+
+void RestServer::Impl::add_key_routes() {
+  add("GET", "/v1/keys", "keys", Access::kAdmin, [this](const httplib::Request&, httplib::Response& res) {
+    json list = json::array();
+    for (const auto& info : keys.list()) list.push_back(json::parse(api_key_json(info)));
+    send_json(res, {{"keys", list}});
+  });
+  add("POST", "/v1/keys", "keys", Access::kAdmin, [this](const httplib::Request& req, httplib::Response& res) {
+    const json body = json_body(req);
+    const auto collection = text_param(req, body, "collection");
+    const bool admin = flag_param(req, body, "admin");
+    if (admin == collection.has_value())
+      throw ApiError{400, "bad_request", "send either {\"collection\": NAME} or {\"admin\": true}"};
+    if (collection && !collections.contains(*collection))
+      throw ApiError{404, "not_found", "no collection " + *collection};
+    const auto created = keys.create(collection.value_or(""));
+    send_json(res, json::parse(api_key_json(created.info, created.secret)), 201);
+  });
+  add("POST", R"(/v1/keys/([^/]+)/rotate)", "key_rotate", Access::kAdmin,
+      [this](const httplib::Request& req, httplib::Response& res) {
+        const auto rotated = keys.rotate(req.matches[1]);
+        send_json(res, json::parse(api_key_json(rotated.info, rotated.secret)));
+      });
+  add("DELETE", R"(/v1/keys/([^/]+))", "key", Access::kAdmin, [this](const httplib::Request& req, httplib::Response& res) {
+    keys.revoke(req.matches[1]);
+    send_json(res, {{"revoked", req.matches[1].str()}});
+  });
+}
+
+void RestServer::Impl::add_routes() {
+  add_health_routes();
+  add_key_routes();
   add("GET", "/openapi.json", "openapi", Access::kPublic, [](const httplib::Request&, httplib::Response& res) {
     res.set_content(server_detail::openapi_json(), "application/json");
   });
@@ -589,28 +657,35 @@ void RestServer::Impl::add_model_routes() {
 RestServer::RestServer(const Engine& models, CollectionSet& collections, ApiKeyStore& keys, ServerOptions options)
     : impl_(std::make_unique<Impl>(models, collections, keys, std::move(options))) {
   Impl& impl = *impl_;
-  const bool with_tls = !impl.options.tls_cert_file.empty() || !impl.options.tls_key_file.empty();
-  if (with_tls) {
-    if (impl.options.tls_cert_file.empty() || impl.options.tls_key_file.empty())
-      throw Error(ErrorCode::kBadRequest, "TLS needs both a certificate and a private key file");
-    auto tls = std::make_unique<httplib::SSLServer>(impl.options.tls_cert_file.c_str(), impl.options.tls_key_file.c_str());
-    if (!tls->is_valid())
-      throw Error(ErrorCode::kBadRequest, "cannot load the TLS certificate " + impl.options.tls_cert_file +
-                                              " with key " + impl.options.tls_key_file);
-    impl.http = std::move(tls);
-  } else {
-    impl.http = std::make_unique<httplib::Server>();
-  }
+  // Face data must not be open to a network by accident.
+  if (!impl.options.require_auth && !is_loopback(impl.options.host) && !impl.options.allow_public_without_auth)
+    throw Error(ErrorCode::kBadRequest, "refusing to serve without API keys on " + impl.options.host +
+                                            ", which other machines can reach: listen on 127.0.0.1, use API keys, "
+                                            "or confirm with --allow-public-no-auth");
   if (impl.options.threads < 1) throw Error(ErrorCode::kBadRequest, "the server needs at least one thread");
+  if (impl.options.max_connections_per_client < 1)
+    throw Error(ErrorCode::kBadRequest, "each client needs at least one connection");
+  server_detail::ConnectionLimits limits;
+  limits.request_deadline = std::chrono::seconds(impl.options.read_timeout_seconds);
+  limits.write_timeout = std::chrono::seconds(impl.options.write_timeout_seconds);
+  limits.max_body_bytes = impl.options.max_body_bytes;
+  limits.max_connections_per_client = impl.options.max_connections_per_client;
+  impl.http = server_detail::make_guarded_server(limits, impl.options.tls_cert_file, impl.options.tls_key_file);
   const auto threads = static_cast<std::size_t>(impl.options.threads);
   impl.http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   impl.http->set_payload_max_length(impl.options.max_body_bytes);
-  impl.http->set_read_timeout(impl.options.read_timeout_seconds, 0);
-  impl.http->set_write_timeout(impl.options.write_timeout_seconds, 0);
   // What httplib answers by itself (unknown route, body too large, bad HTTP) gets the same error shape.
   impl.http->set_error_handler([&impl](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
+    // Reading stopped by the connection guard: the rest of the request is not read, so the connection closes.
+    switch (server_detail::current_read_stop()) {
+      case server_detail::ReadStop::kTooLarge: res.status = 413; break;
+      case server_detail::ReadStop::kDeadline: res.status = 408; break;
+      case server_detail::ReadStop::kNone: break;
+    }
+    if (res.status == 408 || res.status == 413) res.set_header("Connection", "close");
     switch (res.status) {
+      case 408: send_error(res, 408, "request_timeout", "the request was not received within " + std::to_string(impl.options.read_timeout_seconds) + " s"); break;
       case 404: send_error(res, 404, "not_found", "no route " + req.method + " " + req.path); break;
       case 413: send_error(res, 413, "too_large", "the request body exceeds " + std::to_string(impl.options.max_body_bytes) + " bytes"); break;
       case 414: send_error(res, 414, "too_large", "the request URI is too long"); break;
@@ -633,6 +708,7 @@ int RestServer::bind() {
   }
   if (port < 0)
     throw Error(ErrorCode::kIo, "cannot listen on " + impl.options.host + ":" + std::to_string(impl.options.port));
+  server_detail::widen_backlog(*impl.http);
   return port;
 }
 
