@@ -75,15 +75,16 @@ def test_verify_lfw_pairs(engine, lfw):
     pairs = [line.split() for line in lines if line.strip()]
     same = [p for p in pairs if p[2] == "1"][:30]
     different = [p for p in pairs if p[2] == "0"][:30]
+    errors = []
     for subset, expected in ((same, True), (different, False)):
-        errors = []
         for a, b, *_ in subset:
             result = engine.verify(str(lfw / a), str(lfw / b))
             assert bool(result) == result.same_person and result.metric == "cosine"
             if result.same_person != expected:
                 errors.append((a, b, result.score))
-        # The default model verifies 99.3 % of the LFW dev pairs correctly (docs/accuracy.md).
-        assert len(errors) <= 2, errors
+    # The default model verifies 99.3 % of the LFW dev pairs correctly (docs/accuracy.md); these
+    # 60 measured: no error (genuine >= 0.51, impostors <= 0.28). One error is a regression's margin.
+    assert len(errors) <= 1, errors
 
 
 def test_people_management(engine, sample_held_out):
