@@ -3,6 +3,7 @@
 // table, models list | dir. All on the installed sample photos (who is who: sample_people.hpp).
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gtest/gtest.h>
@@ -10,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "cli_support.hpp"
+#include "faceid/engine.hpp"
 #include "faceid/image.hpp"
 #include "faceid/models.hpp"
 #include "sample_people.hpp"
@@ -258,6 +260,57 @@ TEST(CliModels, DirAndListTellWhatIsInstalled) {
   const std::string empty = test::temp_dir("cli-no-models");
   const auto none = run_cli(dir + "/g.db", "models list", empty);
   EXPECT_NE(none.out, listed.out) << "an empty model folder must not list the models as usable";
+}
+
+// Video on what set-up installs: clips made from the sample photos.
+TEST(CliVideo, WatchNamesAliceInAClipOfHerOtherPhoto) {
+  FACEID_REQUIRE_MODELS();
+  const std::string dir = test::temp_dir("cli-watch");
+  const std::string gallery = dir + "/g.db";
+  ASSERT_EQ(run_cli(gallery, "enroll --name alice " + test::sample_photo(1)).exit_code, 0);
+  ASSERT_EQ(run_cli(gallery, "enroll --name bea " + test::sample_photo(4)).exit_code, 0);
+  test::write_clip(dir + "/sample3.mp4", load_image(test::sample_photo(3)), 60);
+  const auto run = run_cli(gallery, "watch " + dir + "/sample3.mp4 --no-status");
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto lines = json_lines(run.out);
+  ASSERT_FALSE(lines.empty());
+  std::set<std::string> named;
+  for (const auto& line : lines)
+    if (line.contains("event") && line["event"] == "identified" && line["person"] != "unknown")
+      named.insert(line["person"].get<std::string>());
+  EXPECT_EQ(named, std::set<std::string>{"alice"}) << "alice, and nobody else, is named: " << run.out;
+  ASSERT_TRUE(lines.back().contains("summary"));
+  EXPECT_EQ(lines.back()["summary"]["frames"], 60);
+}
+
+// A still photo filmed gives one face over and over: enroll --video refuses it (it needs several
+// distinct views) and enrolls nothing. The success case, on a real clip: VideoEnroll below.
+TEST(CliVideo, EnrollFromAVideoOfOneStillPhotoIsRefused) {
+  FACEID_REQUIRE_MODELS();
+  const std::string dir = test::temp_dir("cli-enroll-video");
+  const std::string gallery = dir + "/g.db";
+  test::write_clip(dir + "/still.mp4", load_image(test::sample_photo(3)), 90);
+  const auto enrolled = run_cli(gallery, "enroll --name alice --video " + dir + "/still.mp4");
+  EXPECT_EQ(enrolled.exit_code, 2) << enrolled.out;
+  EXPECT_TRUE(json_lines(run_cli(gallery, "people").out).empty());
+}
+
+TEST(CliVideo, EnrollFromTheDevClipThenFindHimInAPhoto) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  const std::string dir = test::temp_dir("cli-enroll-video");
+  const std::string gallery = dir + "/g.db";
+  const auto enrolled =
+      run_cli(gallery, "enroll --name lin --video '" + video_dev + "/short_hamilton_clip.mp4'");
+  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.out;
+  const auto people = json_lines(run_cli(gallery, "people").out);
+  ASSERT_EQ(people.size(), 1u);
+  EXPECT_GE(people[0]["faces"].get<int>(), 5);
+  const auto found =
+      json_lines(run_cli(gallery, "identify '" + video_dev + "/references/lin_manuel_miranda.png'").out);
+  ASSERT_EQ(found.size(), 1u);
+  ASSERT_FALSE(found[0]["faces"].empty());
+  EXPECT_EQ(found[0]["faces"][0]["person"], "lin") << found[0].dump();
 }
 
 }  // namespace

@@ -31,4 +31,8 @@ std::size_t largest_face(const std::vector<Detection>& faces);
 // The index of the face of sample3.jpg at the far left of the photo (a stranger to alice, cosine 0.12).
 std::size_t leftmost_face(const std::vector<Detection>& faces);
 
+// Writes a 640 x 360 MP4 (OpenCV's FFmpeg writer, mp4v) of `frames` frames at 25 fps showing
+// `image` scaled to fit, drifting a few pixels per frame (so trackers have motion).
+void write_clip(const std::string& path, const cv::Mat& image, int frames);
+
 }  // namespace faceid::test
