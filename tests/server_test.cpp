@@ -721,6 +721,51 @@ TEST_F(ServerTest, ReplicasOnOnePostgresDatabaseShareFacesWithinASecond) {
   })) << "replica A still recognises a subject removed on B";
 }
 
+// Replica B follows A through what LISTEN / NOTIFY alone would lose: a collection created on A
+// after B started (each replica with its own data folder, the collection created on both, as
+// docs/replicas.md says), a rename, and a write made while B's notification connection is down
+// (the database restarted under both): B must catch up from the store, not only from notifications.
+TEST_F(ServerTest, ReplicaCatchesUpOnNewCollectionsRenamesAndAfterADroppedListen) {
+  FACEID_REQUIRE_POSTGRES();
+  test::ScratchPostgres database;
+  ASSERT_FALSE(database.url().empty());
+  Harness a(*models_, {}, database.url());
+  Harness b(*models_, {}, database.url());
+  const std::string base = "/v1/collections/late";
+  auto on_a = a.client(a.collection("late"));
+  json images = json::array();
+  for (int v = 0; v < 3; ++v) images.push_back(image_json(people_[0][v]));
+  ASSERT_EQ(post_json(*on_a, base + "/subjects", {{"name", "p0"}, {"images", images}})->status, 201);
+  // Created on B too: it opens the gallery A filled.
+  auto on_b = b.client(b.collection("late"));
+  const auto b_names = [&](int person) {
+    const json found = parse(on_b->Post((base + "/recognize").c_str(), people_[person][6], "image/jpeg"));
+    const json& faces = found.contains("faces") ? found["faces"] : json::array();
+    return faces.is_array() && faces.size() == 1 && faces[0].contains("subject") ? faces[0]["subject"].get<std::string>()
+                                                                                  : std::string();
+  };
+  const auto timeout = Collection::kSyncInterval + std::chrono::seconds(2);
+  EXPECT_EQ(b_names(0), "p0") << "B did not open the gallery A filled";
+
+  const auto renamed = on_a->Patch((base + "/subjects/p0").c_str(), json{{"name", "zoe"}}.dump(), "application/json");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->status, 200) << renamed->body;
+  EXPECT_TRUE(within(timeout, [&] { return b_names(0) == "zoe"; })) << "B still names p0 after the rename on A";
+
+  // Every connection, B's LISTEN included, is cut; A writes as soon as the server is back.
+  database.pause();
+  database.resume();
+  json more = json::array();
+  for (int v = 0; v < 3; ++v) more.push_back(image_json(people_[1][v]));
+  EXPECT_TRUE(within(std::chrono::seconds(10), [&] {
+    const auto r = post_json(*on_a, base + "/subjects", {{"name", "p1"}, {"images", more}});
+    return r && r->status == 201;
+  })) << "A could not write after the restart";
+  EXPECT_TRUE(within(timeout, [&] { return b_names(1) == "p1"; }))
+      << "B missed the face written while its LISTEN connection was down";
+  EXPECT_EQ(b_names(0), "zoe");
+}
+
 // The database goes away under a running server: writes and store reads answer 503 (and
 // write nothing), searches go on from memory, and all is well once it is back.
 TEST_F(ServerTest, DatabaseLostMidRunAnswers503AndRecovers) {
