@@ -284,7 +284,7 @@ TEST(CliVideo, WatchNamesAliceInAClipOfHerOtherPhoto) {
 }
 
 // A still photo filmed gives one face over and over: enroll --video refuses it (it needs several
-// distinct views) and enrolls nothing. The success case, on a real clip: VideoEnroll below.
+// distinct views) and enrolls nothing. The success case, on a real clip: CaptureCliTest (video_test.cpp).
 TEST(CliVideo, EnrollFromAVideoOfOneStillPhotoIsRefused) {
   FACEID_REQUIRE_MODELS();
   const std::string dir = test::temp_dir("cli-enroll-video");
@@ -293,24 +293,6 @@ TEST(CliVideo, EnrollFromAVideoOfOneStillPhotoIsRefused) {
   const auto enrolled = run_cli(gallery, "enroll --name alice --video " + dir + "/still.mp4");
   EXPECT_EQ(enrolled.exit_code, 2) << enrolled.out;
   EXPECT_TRUE(json_lines(run_cli(gallery, "people").out).empty());
-}
-
-TEST(CliVideo, EnrollFromTheDevClipThenFindHimInAPhoto) {
-  FACEID_REQUIRE_MODELS();
-  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
-  const std::string dir = test::temp_dir("cli-enroll-video");
-  const std::string gallery = dir + "/g.db";
-  const auto enrolled =
-      run_cli(gallery, "enroll --name lin --video '" + video_dev + "/short_hamilton_clip.mp4'");
-  ASSERT_EQ(enrolled.exit_code, 0) << enrolled.out;
-  const auto people = json_lines(run_cli(gallery, "people").out);
-  ASSERT_EQ(people.size(), 1u);
-  EXPECT_GE(people[0]["faces"].get<int>(), 5);
-  const auto found =
-      json_lines(run_cli(gallery, "identify '" + video_dev + "/references/lin_manuel_miranda.png'").out);
-  ASSERT_EQ(found.size(), 1u);
-  ASSERT_FALSE(found[0]["faces"].empty());
-  EXPECT_EQ(found[0]["faces"][0]["person"], "lin") << found[0].dump();
 }
 
 }  // namespace

@@ -379,6 +379,15 @@ TEST(CaptureCliTest, SavesTheTeamLayoutWithoutOverwriting) {
   ASSERT_FALSE(crowded.lines.empty());
   EXPECT_TRUE(crowded.lines.back()["capture"]["refused"].get<bool>());
   EXPECT_FALSE(fs::exists(fs::path(dir) / "crowd"));
+
+  // enroll --video: the same capture straight into a gallery; his reference photo is then named.
+  const std::string video_gallery = dir + "/video.db";
+  ASSERT_EQ(run_cli(video_gallery, "enroll --name lin --video '" + clip + "'").exit_code, 0);
+  const CliRun found =
+      run_cli(video_gallery, "identify '" + (fs::path(video_dev) / "references" / "lin_manuel_miranda.png").string() + "'");
+  ASSERT_EQ(found.lines.size(), 1u);
+  ASSERT_FALSE(found.lines[0]["faces"].empty());
+  EXPECT_EQ(found.lines[0]["faces"][0]["person"], "lin") << found.lines[0].dump();
 }
 
 }  // namespace
