@@ -119,7 +119,9 @@ TEST(SampleVerification, SamePersonAcrossPhotosDifferentPeopleApart) {
   auto engine = Engine::open(config);
   const auto same = engine->verify(load_image(test::sample_photo(1)), load_image(test::sample_photo(3)));
   EXPECT_TRUE(same.same_person) << same.score;
-  EXPECT_GT(same.score, 0.6f);
+  // 0.71 measured. The margin is smaller than what a broken pre-processing step costs: the
+  // colour channels swapped before the embedder give 0.61.
+  EXPECT_GT(same.score, 0.66f);
   const auto different = engine->verify(load_image(test::sample_photo(1)), load_image(test::sample_photo(4)));
   EXPECT_FALSE(different.same_person) << different.score;
   EXPECT_LT(different.score, 0.2f);
