@@ -77,6 +77,12 @@ std::string scratch_model_dir() {
   return dir;
 }
 
+// alice from sample1.jpg, bea from sample4.jpg (sample_people.hpp).
+void enroll_alice_and_bea(const std::string& gallery) {
+  ASSERT_EQ(run_cli(gallery, "enroll --name alice " + test::sample_photo(1)).exit_code, 0);
+  ASSERT_EQ(run_cli(gallery, "enroll --name bea " + test::sample_photo(4)).exit_code, 0);
+}
+
 TEST(CliEval, VerifyEndToEndWithGroupsSeparatesTheSamplePeople) {
   FACEID_REQUIRE_MODELS();
   const SampleDataset data;
@@ -185,8 +191,7 @@ TEST(CliGallery, ExportImportAndReindexKeepWhoIsFound) {
   FACEID_REQUIRE_MODELS();
   const std::string dir = test::temp_dir("cli-gallery");
   const std::string gallery = dir + "/a.db";
-  ASSERT_EQ(run_cli(gallery, "enroll --name alice " + test::sample_photo(1)).exit_code, 0);
-  ASSERT_EQ(run_cli(gallery, "enroll --name bea " + test::sample_photo(4)).exit_code, 0);
+  enroll_alice_and_bea(gallery);
   ASSERT_EQ(run_cli(gallery, "export " + dir + "/faces.json").exit_code, 0);
   const auto exported = nlohmann::json::parse(std::ifstream(dir + "/faces.json"));
   ASSERT_EQ(exported["people"].size(), 2u);
@@ -267,8 +272,7 @@ TEST(CliVideo, WatchNamesAliceInAClipOfHerOtherPhoto) {
   FACEID_REQUIRE_MODELS();
   const std::string dir = test::temp_dir("cli-watch");
   const std::string gallery = dir + "/g.db";
-  ASSERT_EQ(run_cli(gallery, "enroll --name alice " + test::sample_photo(1)).exit_code, 0);
-  ASSERT_EQ(run_cli(gallery, "enroll --name bea " + test::sample_photo(4)).exit_code, 0);
+  enroll_alice_and_bea(gallery);
   test::write_clip(dir + "/sample3.mp4", load_image(test::sample_photo(3)), 60);
   const auto run = run_cli(gallery, "watch " + dir + "/sample3.mp4 --no-status");
   ASSERT_EQ(run.exit_code, 0) << run.out;
