@@ -479,30 +479,31 @@ class SharedDetector : public ::testing::TestWithParam<SharedDetectorCase> {
   }
 };
 
-TEST_P(SharedDetector, FindsLfwSubjectsWithLandmarksCloseToScrfd) {
-  FACEID_REQUIRE_DATASET(lfw, "lfw_dev");
-  FACEID_REQUIRE_SHARED_MODEL(path, GetParam().file);
-  if (GetParam().max_mean_error == 0) {
-    EXPECT_EQ(reference_landmarks().size(), kPortraits);  // checked while it is built
-    return;
-  }
-  const auto detector = make(path);
-  expect_agreement(check_portraits(*detector, lfw_portraits(lfw, kPortraits)), GetParam().max_mean_error,
-                   GetParam().label);
-}
-
-TEST_P(SharedDetector, FindsTheFacesOfGroupPhotos) {
+// One test per model file (each one skips alone, naming its file, when ../shared lacks it):
+// the group photos, noise, then LFW portraits against SCRFD-2.5G's points.
+TEST_P(SharedDetector, FindsTheFacesOfRealPhotosAndNothingInNoise) {
   FACEID_REQUIRE_MODELS();
   FACEID_REQUIRE_SHARED_MODEL(path, GetParam().file);
-  check_group_photos(*make(path), GetParam().exact_group_count);
-}
+  const auto detector = make(path);
+  check_group_photos(*detector, GetParam().exact_group_count);
 
-TEST_P(SharedDetector, FindsNothingInNoise) {
-  FACEID_REQUIRE_SHARED_MODEL(path, GetParam().file);
   cv::Mat noise(480, 640, CV_8UC3);
   cv::RNG rng(7);
   rng.fill(noise, cv::RNG::UNIFORM, 0, 256);
-  EXPECT_TRUE(make(path)->detect(noise).empty());
+  EXPECT_TRUE(detector->detect(noise).empty());
+
+  FACEID_REQUIRE_DATASET(lfw, "lfw_dev");
+  const auto portraits = lfw_portraits(lfw, kPortraits);
+  // Found, upright and of an LFW subject's size (check_portraits), every portrait.
+  const auto landmarks = check_portraits(*detector, portraits);
+  if (GetParam().max_mean_error == 0) {
+    // The reference itself: the same points on every run, and close to those of an
+    // independent pipeline (UltraFace + 68-point landmarks: 0.041 measured on 100 portraits).
+    EXPECT_EQ(landmarks, reference_landmarks());
+    expect_agreement(check_portraits(*default_detector(), portraits), 0.06, "ultraface_rfb320 vs the reference");
+    return;
+  }
+  expect_agreement(landmarks, GetParam().max_mean_error, GetParam().label);
 }
 
 // Mean errors measured against SCRFD-2.5G on 100 other portraits: YuNet 0.10,

@@ -2,8 +2,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "faceid/engine.hpp"
 #include "faceid/error.hpp"
@@ -287,14 +289,25 @@ TEST(EvalEndToEnd, LfwSubsetThroughTheEngineAndTheCache) {
   EXPECT_LE(summary.failed_genuine + summary.failed_impostor, 2);
   ASSERT_TRUE(summary.accuracy.has_value());
   EXPECT_EQ(summary.accuracy->folds.size(), 5u);
-  EXPECT_GE(summary.accuracy->mean, 0.85);
-  EXPECT_GE(summary.auc, 0.95);
+  // Measured 0.95 and 0.995 on these 40 pairs; a margin of one more error in 40 / 0.01 of AUC.
+  std::cout << "[   INFO   ] accuracy " << summary.accuracy->mean << ", AUC " << summary.auc << "\n";
+  EXPECT_GE(summary.accuracy->mean, 0.92);
+  EXPECT_GE(summary.auc, 0.985);
 
-  // A second run is served from the cache and gives the same vectors.
+  // A second run is served from the cache: mark every cached vector (its norm), and the
+  // second run must hand back the marked norms with the same unit vectors.
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(run.cache_path.c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE embeddings SET norm = 1234.5", nullptr, nullptr, nullptr), SQLITE_OK);
+    EXPECT_GT(sqlite3_changes(db), 0);
+    sqlite3_close(db);
+  }
   const auto again = embed_images(*engine, paths, run);
   for (std::size_t i = 0; i < faces.size(); ++i) {
     ASSERT_EQ(again[i].status, faces[i].status) << paths[i];
     EXPECT_EQ(again[i].embedding.unit, faces[i].embedding.unit) << paths[i];
+    if (faces[i].status == FaceStatus::kOk) EXPECT_EQ(again[i].embedding.norm, 1234.5f) << paths[i] << " not from the cache";
   }
 
   const std::string png = test::temp_dir("eval_plots") + "/roc.png";

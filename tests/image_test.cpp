@@ -85,6 +85,24 @@ TEST(Image, DecompressionBombIsRefusedFromItsHeader) {
   EXPECT_EQ(decode_error(png), ErrorCode::kBadImage);
 }
 
+// The cap applies to real images too, not only to headers the decoder would refuse anyway:
+// a genuine 400 x 200 PNG is refused under a 100 x 100 cap, and decoded under a 400 x 200 one.
+TEST(Image, RealImagesAboveThePixelCapAreRefused) {
+  const auto png = encode(gradient(400, 200), ".png");
+  ImageLimits limits;
+  limits.max_decoded_pixels = 100 * 100;
+  try {
+    decode_image(png, limits);
+    ADD_FAILURE() << "an image of 80000 pixels passed a cap of 10000";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kBadImage);
+  }
+  limits.max_decoded_pixels = 400 * 200;
+  limits.max_working_pixels = 400 * 200;
+  const cv::Mat decoded = decode_image(png, limits);
+  EXPECT_EQ(decoded.size(), cv::Size(400, 200));
+}
+
 TEST(Image, LargeImagesAreDownscaledForWork) {
   ImageLimits limits;
   limits.max_working_pixels = 100 * 100;

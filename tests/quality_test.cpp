@@ -1,4 +1,4 @@
-// face_quality on real LFW faces: degraded copies of a face must score lower.
+// face_quality on the real faces of the installed sample photos: degraded copies must score lower.
 #include "faceid/quality.hpp"
 
 #include <filesystem>
@@ -8,6 +8,7 @@
 
 #include "faceid/engine.hpp"
 #include "faceid/error.hpp"
+#include "sample_people.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -18,7 +19,7 @@ namespace {
 class QualityTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (!test::models_installed() || test::dataset_dir("lfw_dev").empty()) return;
+    if (!test::models_installed()) return;
     EngineConfig config;
     config.gallery = (fs::path(test::temp_dir("quality")) / "gallery.db").string();
     engine_ = Engine::open(config).release();
@@ -28,18 +29,23 @@ class QualityTest : public ::testing::Test {
     engine_ = nullptr;
   }
 
-  // The first image of the first `count` people (sorted), with their largest face.
-  static std::vector<std::pair<cv::Mat, Detection>> lfw_faces(const std::string& lfw, std::size_t count) {
-    std::vector<fs::path> people;
-    for (const auto& entry : fs::directory_iterator(fs::path(lfw) / "images")) people.push_back(entry.path());
-    std::sort(people.begin(), people.end());
+  // Faces of the installed sample photos, each cut out with its surroundings and scaled to
+  // 250 x 250 like an LFW photo (face about 100 px), with the face detected in that cut-out.
+  static std::vector<std::pair<cv::Mat, Detection>> sample_faces(std::size_t count) {
     std::vector<std::pair<cv::Mat, Detection>> faces;
-    for (const auto& person : people) {
-      if (faces.size() == count) break;
-      const fs::path file = person / (person.filename().string() + "_0001.jpg");
-      const cv::Mat image = load_image(file.string());
-      const auto detections = engine_->detect(image);
-      if (!detections.empty()) faces.emplace_back(image, detections.front());
+    for (int i = 1; i <= 6 && faces.size() < count; ++i) {
+      const cv::Mat photo = load_image(test::sample_photo(i));
+      for (const auto& found : engine_->detect(photo)) {
+        if (faces.size() == count) break;
+        const cv::Point2f centre(found.box.x + found.box.width / 2, found.box.y + found.box.height / 2);
+        const float side = 2.5f * std::max(found.box.width, found.box.height);
+        const cv::Rect region = cv::Rect(cv::Rect2f(centre.x - side / 2, centre.y - side / 2, side, side)) &
+                                cv::Rect(0, 0, photo.cols, photo.rows);
+        cv::Mat cut;
+        cv::resize(photo(region), cut, {250, 250}, 0, 0, cv::INTER_AREA);
+        const auto detections = engine_->detect(cut);
+        if (!detections.empty()) faces.emplace_back(cut, detections[test::largest_face(detections)]);
+      }
     }
     return faces;
   }
@@ -49,9 +55,8 @@ class QualityTest : public ::testing::Test {
 
 Engine* QualityTest::engine_ = nullptr;
 
-#define REQUIRE_QUALITY_DATA()            \
-  FACEID_REQUIRE_MODELS();                \
-  FACEID_REQUIRE_DATASET(lfw, "lfw_dev"); \
+#define REQUIRE_QUALITY_DATA() \
+  FACEID_REQUIRE_MODELS();     \
   ASSERT_NE(engine_, nullptr)
 
 void expect_parts_in_range(const FaceQuality& q) {
@@ -63,7 +68,7 @@ void expect_parts_in_range(const FaceQuality& q) {
 
 TEST_F(QualityTest, BlurredCopyScoresLowerThanTheOriginal) {
   REQUIRE_QUALITY_DATA();
-  const auto faces = lfw_faces(lfw, 8);
+  const auto faces = sample_faces(8);
   ASSERT_GE(faces.size(), 6u);
   for (const auto& [image, face] : faces) {
     const FaceQuality original = face_quality(image, face);
@@ -74,7 +79,7 @@ TEST_F(QualityTest, BlurredCopyScoresLowerThanTheOriginal) {
     expect_parts_in_range(degraded);
     EXPECT_LT(degraded.laplacian_variance, original.laplacian_variance / 4);
     EXPECT_LT(degraded.score, original.score - 0.2f);
-    EXPECT_GT(original.score, 0.4f) << "a sharp frontal LFW face";
+    EXPECT_GT(original.score, 0.4f) << "a sharp face of the sample photos";
     // Blur changes sharpness, not the other parts.
     EXPECT_FLOAT_EQ(degraded.pose, original.pose);
     EXPECT_FLOAT_EQ(degraded.size, original.size);
@@ -84,7 +89,7 @@ TEST_F(QualityTest, BlurredCopyScoresLowerThanTheOriginal) {
 TEST_F(QualityTest, TinyFaceScoresLower) {
   REQUIRE_QUALITY_DATA();
   int compared = 0;
-  for (const auto& [image, face] : lfw_faces(lfw, 8)) {
+  for (const auto& [image, face] : sample_faces(8)) {
     cv::Mat small;
     cv::resize(image, small, {}, 0.4, 0.4, cv::INTER_AREA);
     const auto detections = engine_->detect(small);
@@ -101,7 +106,7 @@ TEST_F(QualityTest, TinyFaceScoresLower) {
 
 TEST_F(QualityTest, DarkCopyScoresLowerBrightness) {
   REQUIRE_QUALITY_DATA();
-  const auto faces = lfw_faces(lfw, 3);
+  const auto faces = sample_faces(3);
   ASSERT_FALSE(faces.empty());
   const auto& [image, face] = faces.front();
   const cv::Mat dark = image * 0.15;
@@ -113,9 +118,16 @@ TEST_F(QualityTest, DarkCopyScoresLowerBrightness) {
 
 TEST_F(QualityTest, TurnedAwayLandmarksScoreLowerPose) {
   REQUIRE_QUALITY_DATA();
-  const auto faces = lfw_faces(lfw, 3);
+  // The most frontal, upright face of the samples: the edit below assumes level eyes.
+  const auto faces = sample_faces(30);
   ASSERT_FALSE(faces.empty());
-  const auto& [image, face] = faces.front();
+  auto turn = [](const FaceQuality& q) { return std::abs(q.yaw) + std::abs(q.roll_degrees) / 90.f; };
+  std::size_t pick = 0;
+  for (std::size_t k = 1; k < faces.size(); ++k)
+    if (turn(face_quality(faces[k].first, faces[k].second)) <
+        turn(face_quality(faces[pick].first, faces[pick].second)))
+      pick = k;
+  const auto& [image, face] = faces[pick];
   const FaceQuality frontal = face_quality(image, face);
   // The nose moved sideways by most of the eye distance: what a head turned far
   // to one side looks like to the landmarks.
@@ -143,7 +155,7 @@ TEST_F(QualityTest, TurnedAwayLandmarksScoreLowerPose) {
 
 TEST_F(QualityTest, RejectsEmptyImagesAndBoxesOutside) {
   REQUIRE_QUALITY_DATA();
-  const auto faces = lfw_faces(lfw, 1);
+  const auto faces = sample_faces(1);
   ASSERT_FALSE(faces.empty());
   const auto& [image, face] = faces.front();
   EXPECT_THROW(face_quality(cv::Mat(), face), Error);

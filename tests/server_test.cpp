@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -168,6 +169,98 @@ TEST_F(ServerTest, KeysAreStoredHashedOnly) {
   std::string wrong = created.secret;
   wrong.back() = wrong.back() == '0' ? '1' : '0';  // a different last character, whatever it was
   EXPECT_FALSE(server_->keys().authenticate(wrong));
+}
+
+// Every route x every kind of caller: the admin key, a key of the collection in the path, a key
+// of another collection, no key. "Allowed" means the request got past authorisation (any status
+// but 401 / 403: an empty body is a 400, a missing subject a 404).
+TEST_F(ServerTest, AuthMatrixOfEveryRoute) {
+  const std::string own_key = server_->collection("matrix_own");
+  const std::string other_key = server_->collection("matrix_other");
+  enum class Who { kAdmin, kOwn, kOther, kNone };
+  enum class Rule { kPublic, kAdmin, kCollection, kAnyKey };
+  struct Route {
+    const char* method;
+    std::string path;
+    Rule rule;
+  };
+  const std::string c = "/v1/collections/matrix_own";
+  const std::vector<Route> routes = {
+      {"GET", "/health", Rule::kPublic},
+      {"GET", "/openapi.json", Rule::kPublic},
+      {"GET", "/metrics", Rule::kAdmin},
+      {"GET", "/v1/collections", Rule::kAdmin},
+      {"POST", "/v1/collections", Rule::kAdmin},
+      {"DELETE", "/v1/collections/matrix_absent", Rule::kAdmin},
+      {"GET", c, Rule::kCollection},
+      {"POST", c + "/recognize", Rule::kCollection},
+      {"POST", c + "/recognize/embedding", Rule::kCollection},
+      {"POST", c + "/verify", Rule::kCollection},
+      {"GET", c + "/subjects", Rule::kCollection},
+      {"POST", c + "/subjects", Rule::kCollection},
+      {"GET", c + "/subjects/nobody", Rule::kCollection},
+      {"PATCH", c + "/subjects/nobody", Rule::kCollection},
+      {"PUT", c + "/subjects/nobody", Rule::kCollection},
+      {"DELETE", c + "/subjects/nobody", Rule::kCollection},
+      {"GET", c + "/subjects/nobody/faces", Rule::kCollection},
+      {"POST", c + "/subjects/nobody/faces", Rule::kCollection},
+      {"DELETE", c + "/subjects/nobody/faces", Rule::kCollection},
+      {"DELETE", c + "/subjects/nobody/faces/1", Rule::kCollection},
+      {"GET", c + "/subjects/nobody/faces/1/crop", Rule::kCollection},
+      {"POST", "/v1/verify", Rule::kAnyKey},
+      {"POST", "/v1/detect", Rule::kAnyKey},
+      {"POST", "/v1/embed", Rule::kAnyKey},
+  };
+  auto expected_allowed = [](Rule rule, Who who) {
+    switch (rule) {
+      case Rule::kPublic: return true;
+      case Rule::kAdmin: return who == Who::kAdmin;
+      case Rule::kCollection: return who == Who::kAdmin || who == Who::kOwn;
+      case Rule::kAnyKey: return who != Who::kNone;
+    }
+    return false;
+  };
+  const std::map<Who, std::string> keys = {
+      {Who::kAdmin, server_->admin_key}, {Who::kOwn, own_key}, {Who::kOther, other_key}, {Who::kNone, ""}};
+  const std::map<Who, const char*> names = {
+      {Who::kAdmin, "admin"}, {Who::kOwn, "own"}, {Who::kOther, "other"}, {Who::kNone, "none"}};
+  for (const auto& route : routes) {
+    for (const auto& [who, key] : keys) {
+      auto client = server_->client(key);
+      const std::string method = route.method;
+      httplib::Result r = method == "GET"      ? client->Get(route.path.c_str())
+                          : method == "POST"   ? client->Post(route.path.c_str(), "{}", "application/json")
+                          : method == "PUT"    ? client->Put(route.path.c_str(), "{}", "application/json")
+                          : method == "PATCH"  ? client->Patch(route.path.c_str(), "{}", "application/json")
+                                               : client->Delete(route.path.c_str());
+      ASSERT_TRUE(r) << method << " " << route.path;
+      const std::string what = method + " " + route.path + " with " + names.at(who) + " key: " +
+                               std::to_string(r->status) + " " + r->body;
+      if (expected_allowed(route.rule, who)) {
+        EXPECT_NE(r->status, 401) << what;
+        EXPECT_NE(r->status, 403) << what;
+      } else {
+        EXPECT_EQ(r->status, who == Who::kNone ? 401 : 403) << what;
+      }
+    }
+  }
+  EXPECT_EQ(parse(server_->admin()->Get("/v1/collections/matrix_own"))["name"], "matrix_own");
+}
+
+// A collection's key opens nothing once the collection is deleted (404 on every route of it).
+TEST_F(ServerTest, AKeyOfADeletedCollectionOpensNothing) {
+  const std::string key = server_->collection("short_lived");
+  EXPECT_EQ(server_->client(key)->Get("/v1/collections/short_lived")->status, 200);
+  ASSERT_EQ(server_->admin()->Delete("/v1/collections/short_lived")->status, 200);
+  for (const char* path : {"/v1/collections/short_lived", "/v1/collections/short_lived/subjects"}) {
+    const auto r = server_->client(key)->Get(path);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404) << path << ": " << r->body;
+  }
+  const auto enroll = server_->client(key)->Post("/v1/collections/short_lived/subjects", "{}", "application/json");
+  ASSERT_TRUE(enroll);
+  EXPECT_GE(enroll->status, 400) << enroll->body;
+  EXPECT_EQ(server_->admin()->Get("/v1/collections/short_lived")->status, 404) << "not re-created by the attempt";
 }
 
 TEST_F(ServerTest, CollectionsAreCreatedListedAndDeleted) {
@@ -621,6 +714,51 @@ TEST_F(ServerTest, ReplicaOwnWritesAreNotReplayedIntoItsHnswIndex) {
   EXPECT_EQ(replica.face_count(), 18u);
   EXPECT_EQ(replica.index_tombstones(), 0u) << "the replica replayed its own enrollment from the change feed";
   EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return other.face_count() == 18; }));
+}
+
+// Replica B follows A through what LISTEN / NOTIFY alone would lose: a collection created on A
+// after B started (each replica with its own data folder, the collection created on both, as
+// docs/replicas.md says), a rename, and a write made while B's notification connection is down
+// (the database restarted under both): B must catch up from the store, not only from notifications.
+TEST_F(ServerTest, ReplicaCatchesUpOnNewCollectionsRenamesAndAfterADroppedListen) {
+  FACEID_REQUIRE_POSTGRES();
+  test::ScratchPostgres database;
+  ASSERT_FALSE(database.url().empty());
+  Harness a(*models_, {}, database.url());
+  Harness b(*models_, {}, database.url());
+  const std::string base = "/v1/collections/late";
+  auto on_a = a.client(a.collection("late"));
+  json images = json::array();
+  for (int v = 0; v < 3; ++v) images.push_back(image_json(people_[0][v]));
+  ASSERT_EQ(post_json(*on_a, base + "/subjects", {{"name", "p0"}, {"images", images}})->status, 201);
+  // Created on B too: it opens the gallery A filled.
+  auto on_b = b.client(b.collection("late"));
+  const auto b_names = [&](int person) {
+    const json found = parse(on_b->Post((base + "/recognize").c_str(), people_[person][6], "image/jpeg"));
+    const json& faces = found.contains("faces") ? found["faces"] : json::array();
+    return faces.is_array() && faces.size() == 1 && faces[0].contains("subject") ? faces[0]["subject"].get<std::string>()
+                                                                                  : std::string();
+  };
+  const auto timeout = Collection::kSyncInterval + std::chrono::seconds(2);
+  EXPECT_EQ(b_names(0), "p0") << "B did not open the gallery A filled";
+
+  const auto renamed = on_a->Patch((base + "/subjects/p0").c_str(), json{{"name", "zoe"}}.dump(), "application/json");
+  ASSERT_TRUE(renamed);
+  ASSERT_EQ(renamed->status, 200) << renamed->body;
+  EXPECT_TRUE(within(timeout, [&] { return b_names(0) == "zoe"; })) << "B still names p0 after the rename on A";
+
+  // Every connection, B's LISTEN included, is cut; A writes as soon as the server is back.
+  database.pause();
+  database.resume();
+  json more = json::array();
+  for (int v = 0; v < 3; ++v) more.push_back(image_json(people_[1][v]));
+  EXPECT_TRUE(within(std::chrono::seconds(10), [&] {
+    const auto r = post_json(*on_a, base + "/subjects", {{"name", "p1"}, {"images", more}});
+    return r && r->status == 201;
+  })) << "A could not write after the restart";
+  EXPECT_TRUE(within(timeout, [&] { return b_names(1) == "p1"; }))
+      << "B missed the face written while its LISTEN connection was down";
+  EXPECT_EQ(b_names(0), "zoe");
 }
 
 // The database goes away under a running server: writes and store reads answer 503 (and

@@ -26,11 +26,29 @@ bool models_installed() {
   return true;
 }
 
+std::string find_shared_dir(const std::vector<fs::path>& starts) {
+  for (const auto& start : starts) {
+    std::error_code ignored;
+    for (fs::path dir = fs::absolute(start, ignored); !dir.empty(); dir = dir.parent_path()) {
+      const fs::path candidate = dir / "shared";
+      if (fs::is_directory(candidate / "datasets") || fs::is_directory(candidate / "models"))
+        return candidate.string();
+      if (dir == dir.parent_path()) break;
+    }
+  }
+  return {};
+}
+
 std::string shared_dir() {
-  if (const char* env = std::getenv("FACEID_SHARED_DIR"); env && *env)
-    return fs::is_directory(env) ? std::string(env) : std::string();
-  const fs::path candidate = fs::path(FACEID_SOURCE_DIR).parent_path() / "shared";
-  return fs::is_directory(candidate) ? candidate.string() : std::string();
+  if (const char* env = std::getenv("FACEID_SHARED_DIR"); env && *env) {
+    // Set by hand: a wrong value must not turn every data test into a silent skip.
+    if (fs::is_directory(fs::path(env) / "datasets") || fs::is_directory(fs::path(env) / "models")) return env;
+    ADD_FAILURE() << "FACEID_SHARED_DIR=" << env << " holds neither datasets/ nor models/";
+    return {};
+  }
+  // The build sits in (or under) a checkout whose sibling is ../shared; ctest runs in the build.
+  std::error_code ignored;
+  return find_shared_dir({fs::read_symlink("/proc/self/exe", ignored).parent_path(), fs::current_path(ignored)});
 }
 
 std::string dataset_dir(const std::string& name) {

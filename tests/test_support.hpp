@@ -1,7 +1,9 @@
 #pragma once
 // Locating the installed models and the optional ../shared datasets from tests.
+#include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -14,8 +16,12 @@ std::string model_dir();
 // True when the default models are installed; tests that need them fail otherwise,
 // because set-up (scripts/setup.sh) always installs them.
 bool models_installed();
-// ../shared next to the source tree, or $FACEID_SHARED_DIR. "" when absent.
+// $FACEID_SHARED_DIR (a test failure when it is set but holds no data), else the first
+// <ancestor>/shared (with datasets/ or models/) above the test program or the working folder:
+// ../shared next to the checkout the build lives in. "" when absent.
 std::string shared_dir();
+// The first <ancestor>/shared above any of `starts`, "" when none.
+std::string find_shared_dir(const std::vector<std::filesystem::path>& starts);
 // ../shared/datasets/<name>, "" when absent.
 std::string dataset_dir(const std::string& name);
 // ../shared/models/<file>, "" when absent.

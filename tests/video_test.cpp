@@ -17,6 +17,7 @@
 
 #include "faceid/error.hpp"
 #include "faceid/metric.hpp"
+#include "sample_people.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -128,7 +129,7 @@ TEST(VideoIdentifierTest, NamesThePeopleOfTheClipPerSecond) {
   RecordProperty("precision", std::to_string(precision));
   RecordProperty("recall", std::to_string(recall));
   EXPECT_GE(precision, 0.95);
-  EXPECT_GE(recall, 0.75);
+  EXPECT_GE(recall, 0.85);  // 7 of 8 measured: one more missed second fails
 
   // Events come in order per track: enter, then decisions, then exactly one leave.
   std::map<int, std::vector<VideoEventType>> per_track;
@@ -255,8 +256,10 @@ TEST(VideoSourceTest, MissingUnreadableAndTruncatedFiles) {
   bad.max_failed_reads = 0;
   EXPECT_THROW(VideoSource(text, bad), Error);
 
-  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
-  const std::string clip = (fs::path(video_dev) / kClip).string();
+  // An MP4 made from a sample photo (OpenCV's writer keeps the index at the end, as the clip of
+  // ../shared/datasets/video_dev does).
+  const std::string clip = dir + "/sample.mp4";
+  test::write_clip(clip, load_image(test::sample_photo(3)), 75);
   auto truncate_copy = [&](const std::string& from, const std::string& to) {
     std::ifstream in(from, std::ios::binary);
     const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -376,6 +379,15 @@ TEST(CaptureCliTest, SavesTheTeamLayoutWithoutOverwriting) {
   ASSERT_FALSE(crowded.lines.empty());
   EXPECT_TRUE(crowded.lines.back()["capture"]["refused"].get<bool>());
   EXPECT_FALSE(fs::exists(fs::path(dir) / "crowd"));
+
+  // enroll --video: the same capture straight into a gallery; his reference photo is then named.
+  const std::string video_gallery = dir + "/video.db";
+  ASSERT_EQ(run_cli(video_gallery, "enroll --name lin --video '" + clip + "'").exit_code, 0);
+  const CliRun found =
+      run_cli(video_gallery, "identify '" + (fs::path(video_dev) / "references" / "lin_manuel_miranda.png").string() + "'");
+  ASSERT_EQ(found.lines.size(), 1u);
+  ASSERT_FALSE(found.lines[0]["faces"].empty());
+  EXPECT_EQ(found.lines[0]["faces"][0]["person"], "lin") << found.lines[0].dump();
 }
 
 }  // namespace

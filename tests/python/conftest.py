@@ -1,8 +1,12 @@
-"""Fixtures of the Python binding tests: the ../shared datasets (skipped when absent) and
-engines on in-memory galleries. Run: PYTHONPATH=<build>/python python3 -m pytest tests/python"""
+"""Fixtures of the Python binding tests: the installed sample photos (always there), the
+../shared datasets (skipped when absent) and engines on in-memory galleries.
+Run: PYTHONPATH=<build>/python python3 -m pytest tests/python"""
 import os
+import struct
+import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import faceid
@@ -13,10 +17,20 @@ PEOPLE = ("Colin_Powell", "Laura_Bush")
 ENROLLED_PHOTOS = 5
 
 
+def shared_dir():
+    """$FACEID_SHARED_DIR (an error when it holds no data: a typo must not skip every data test),
+    else ../shared next to this checkout."""
+    if os.environ.get("FACEID_SHARED_DIR"):
+        shared = Path(os.environ["FACEID_SHARED_DIR"])
+        if not ((shared / "datasets").is_dir() or (shared / "models").is_dir()):
+            pytest.fail(f"FACEID_SHARED_DIR={shared} holds neither datasets/ nor models/")
+        return shared
+    return REPO.parent / "shared"
+
+
 def dataset_dir(name):
     """../shared/datasets/<name> next to the repository (or under $FACEID_SHARED_DIR), else skip."""
-    shared = Path(os.environ.get("FACEID_SHARED_DIR") or REPO.parent / "shared")
-    folder = shared / "datasets" / name
+    folder = shared_dir() / "datasets" / name
     if not folder.is_dir():
         pytest.skip(f"needs ../shared/datasets/{name} (development data, absent on this machine)")
     return folder
@@ -51,3 +65,46 @@ def held_out(lfw):
     """(person, photo) pairs never enrolled in gallery_engine."""
     skip = ENROLLED_PHOTOS + 5
     return [(person, photo) for person in PEOPLE for photo in photos_of(lfw, person)[skip:skip + 3]]
+
+
+# The installed sample photos (who is who: tests/sample_people.hpp). alice is the largest face of
+# sample1.jpg and of sample3.jpg (the same woman in two photos); bea the largest of sample4.jpg.
+def sample_photo(i):
+    return str(Path(faceid.default_model_dir()) / "samples" / f"sample{i}.jpg")
+
+
+def write_png(path, bgr):
+    """A BGR uint8 array as an 8-bit RGB PNG (no OpenCV needed)."""
+    height, width = bgr.shape[:2]
+    rows = b"".join(b"\0" + bgr[y, :, ::-1].tobytes() for y in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    Path(path).write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows))
+                           + chunk(b"IEND", b""))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def sample_engine():
+    """alice enrolled from sample1.jpg, bea from sample4.jpg (shared: tests must not change it)."""
+    engine = faceid.Engine(gallery=":memory:")
+    for person, photo in (("alice", sample_photo(1)), ("bea", sample_photo(4))):
+        assert [o.status for o in engine.enroll(person, [photo])] == ["enrolled"]
+    return engine
+
+
+@pytest.fixture(scope="session")
+def sample_held_out(tmp_path_factory):
+    """(person, photo) whose largest face is that person, never enrolled in sample_engine: alice in
+    sample3.jpg and its mirror image; bea cut out of sample4.jpg (another image of the same photo)."""
+    folder = tmp_path_factory.mktemp("held_out")
+    third = faceid.load_image(sample_photo(3))
+    fourth = faceid.load_image(sample_photo(4))
+    bea = max(faceid.Engine(gallery=":memory:").detect(fourth), key=lambda f: f.box[2] * f.box[3])
+    x, y, w, h = (int(v) for v in bea.box)
+    cut = fourth[max(0, y - h):y + 2 * h, max(0, x - w):x + 2 * w]
+    return [("alice", sample_photo(3)), ("alice", write_png(folder / "alice_mirror.png", third[:, ::-1])),
+            ("bea", write_png(folder / "bea_cut.png", np.ascontiguousarray(cut)))]

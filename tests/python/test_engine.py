@@ -1,18 +1,19 @@
-"""Enrollment, identification, verification, people management and errors on real LFW photos."""
+"""Enrollment, identification, verification, people management and errors on real photos
+(the installed samples; LFW from ../shared where the test says so)."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import faceid
-from conftest import PEOPLE, photos_of
+from conftest import photos_of, sample_photo
 
 
 def test_sample_group_photo_without_the_shared_data(engine):
     """Runs on what set-up installs: the sample photos next to the models."""
     photo = Path(faceid.default_model_dir()) / "samples" / "sample2.jpg"
     faces = engine.detect(str(photo))
-    assert len(faces) > 1
+    assert len(faces) == 3  # three women in sample2
     outcome = engine.enroll("someone", [photo])[0]  # the largest face
     assert outcome.status == "enrolled" and outcome.faces_found == len(faces)
     named = [face.user_id for face in engine.identify(str(photo))]
@@ -56,8 +57,8 @@ def test_never_enrolled_person_is_unknown(gallery_engine, lfw):
     assert faces[0].best is not None and faces[0].score < faces[0].threshold
 
 
-def test_enroll_reports_every_image_and_is_idempotent(engine, lfw):
-    photos = photos_of(lfw, PEOPLE[0])[:3]
+def test_enroll_reports_every_image_and_is_idempotent(engine, sample_held_out):
+    photos = [sample_photo(1), sample_photo(3), sample_held_out[1][1]]  # three images of alice
     first = engine.enroll("alice", photos)
     assert [o.status for o in first] == ["enrolled"] * 3
     assert all(o.face_id is not None and o.detection is not None for o in first)
@@ -74,20 +75,21 @@ def test_verify_lfw_pairs(engine, lfw):
     pairs = [line.split() for line in lines if line.strip()]
     same = [p for p in pairs if p[2] == "1"][:30]
     different = [p for p in pairs if p[2] == "0"][:30]
+    errors = []
     for subset, expected in ((same, True), (different, False)):
-        errors = []
         for a, b, *_ in subset:
             result = engine.verify(str(lfw / a), str(lfw / b))
             assert bool(result) == result.same_person and result.metric == "cosine"
             if result.same_person != expected:
                 errors.append((a, b, result.score))
-        # The default model verifies 99.3 % of the LFW dev pairs correctly (docs/accuracy.md).
-        assert len(errors) <= 2, errors
+    # The default model verifies 99.3 % of the LFW dev pairs correctly (docs/accuracy.md); these
+    # 60 measured: no error (genuine >= 0.51, impostors <= 0.28). One error is a regression's margin.
+    assert len(errors) <= 1, errors
 
 
-def test_people_management(engine, lfw):
-    engine.enroll("bob", photos_of(lfw, PEOPLE[1])[:2])
-    engine.enroll("carol", photos_of(lfw, PEOPLE[0])[:1])
+def test_people_management(engine, sample_held_out):
+    engine.enroll("bob", [sample_photo(4)])
+    engine.enroll("carol", [sample_photo(1)])
     engine.rename_person("bob", "robert")
     assert sorted(p.user_id for p in engine.people()) == ["carol", "robert"]
     with pytest.raises(faceid.ConflictError):
@@ -96,22 +98,22 @@ def test_people_management(engine, lfw):
     with pytest.raises(faceid.NotFoundError) as error:
         engine.remove_person("carol")
     assert error.value.code == "not_found" and isinstance(error.value, faceid.Error)
-    assert engine.identify(photos_of(lfw, PEOPLE[1])[6])[0].user_id == "robert"
+    assert engine.identify(sample_held_out[2][1])[0].user_id == "robert"  # bea's photo, cut out
 
 
-def test_export_and_import_embeddings(gallery_engine, held_out, tmp_path):
+def test_export_and_import_embeddings(sample_engine, sample_held_out, tmp_path):
     path = str(tmp_path / "faces.json")
-    gallery_engine.export_embeddings(path)
+    sample_engine.export_embeddings(path)
     fresh = faceid.Engine(gallery=str(tmp_path / "fresh.db"))
-    assert fresh.import_embeddings(path) == len(PEOPLE) * 5
-    person, photo = held_out[0]
+    assert fresh.import_embeddings(path) == 2
+    person, photo = sample_held_out[0]  # alice in her other photo
     assert fresh.identify(photo)[0].user_id == person
 
 
-def test_errors_carry_typed_codes(engine, lfw, tmp_path):
+def test_errors_carry_typed_codes(engine, tmp_path):
     blank = np.full((240, 320, 3), 128, np.uint8)
     with pytest.raises(faceid.NoFaceError, match="first image") as error:
-        engine.verify(blank, photos_of(lfw, PEOPLE[0])[0])
+        engine.verify(blank, sample_photo(1))
     assert error.value.code == "no_face"
     with pytest.raises(faceid.NotFoundError):
         engine.identify(str(tmp_path / "missing.jpg"))

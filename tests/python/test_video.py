@@ -11,10 +11,10 @@ import faceid
 from conftest import REPO, dataset_dir
 
 
-def test_a_steady_face_is_tracked_and_identified(gallery_engine, held_out):
-    person, path = held_out[0]
+def test_a_steady_face_is_tracked_and_identified(sample_engine, sample_held_out):
+    person, path = sample_held_out[0]
     frame = faceid.load_image(path)
-    video = faceid.VideoIdentifier(gallery_engine, scene_cut_threshold=0)
+    video = faceid.VideoIdentifier(sample_engine, scene_cut_threshold=0)
     for i in range(20):
         tracks = video.process(frame, i / 25)
     main = max(tracks, key=lambda t: t.box[2] * t.box[3])
@@ -30,12 +30,12 @@ def test_a_steady_face_is_tracked_and_identified(gallery_engine, held_out):
     assert stats.frames == 20 and stats.detector_runs == 10 and stats.recognitions >= 2
 
 
-def test_the_identifier_keeps_its_engine_alive(held_out):
+def test_the_identifier_keeps_its_engine_alive(sample_held_out):
     engine = faceid.Engine(gallery=":memory:")
     video = faceid.VideoIdentifier(engine)
     del engine
     gc.collect()
-    frame = faceid.load_image(held_out[0][1])
+    frame = faceid.load_image(sample_held_out[0][1])
     video.process(frame)  # default timestamp: now
     assert video.stats.frames == 1
 
