@@ -1,0 +1,152 @@
+// Process CPU time per image of each stage of the default pipeline, over a list of photos: the C++
+// side of bench/peer_pipeline.py (same stages, same JSON), so the two compare line by line.
+// Google Benchmark's CPU column counts the calling thread only; OpenCV's worker threads are
+// counted here (getrusage of the whole process).
+//
+//   build/bench/faceid_stage_cpu --threads 1 --repeats 5 IMAGE...
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
+
+#include "detection/detectors.hpp"
+#include "detection/landmark68.hpp"
+#include "faceid/faceid.hpp"
+
+namespace {
+
+using namespace faceid;
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);  // every thread of the process
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + 1e-6 * (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
+// Median over `repeats` of the CPU seconds `work` takes.
+double median_cpu(int repeats, const std::function<void()>& work) {
+  std::vector<double> samples;
+  for (int i = 0; i < repeats; ++i) {
+    const double start = cpu_seconds();
+    work();
+    samples.push_back(cpu_seconds() - start);
+  }
+  std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+  return samples[samples.size() / 2];
+}
+
+Embedding random_unit(std::mt19937& rng, int dim) {
+  std::normal_distribution<float> normal;
+  Embedding e;
+  e.unit.resize(dim);
+  double length = 0;
+  for (auto& v : e.unit) {
+    v = normal(rng);
+    length += v * v;
+  }
+  for (auto& v : e.unit) v = static_cast<float>(v / std::sqrt(length));
+  return e;
+}
+
+int usage() {
+  std::cerr << "usage: faceid_stage_cpu [--threads N] [--repeats N] [--gallery N] IMAGE...\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 1, repeats = 5, gallery = 100;
+  std::vector<std::string> paths;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--threads" && has_value) threads = std::atoi(argv[++i]);
+    else if (arg == "--repeats" && has_value) repeats = std::max(1, std::atoi(argv[++i]));
+    else if (arg == "--gallery" && has_value) gallery = std::max(0, std::atoi(argv[++i]));
+    else if (arg.rfind("--", 0) == 0) return usage();
+    else paths.push_back(arg);
+  }
+  if (paths.empty()) return usage();
+  try {
+    cv::setNumThreads(threads);
+    EngineConfig config;
+    config.gallery = ":memory:";
+    const auto engine = Engine::open(config);
+    const ModelManifest manifest = ModelManifest::for_model_dir(config.model_dir);
+    const ModelSpec& detector_spec = manifest.get(config.detector);
+    const ModelSpec& landmark_spec = manifest.get(detector_spec.landmarks);
+    // The box network alone, and the landmark network alone, to price each.
+    const auto boxes_only = detection::make_ultraface_detector(
+        detector_spec, config.model_dir + "/" + detector_spec.file, config.detection, nullptr);
+    const detection::Landmark68Model landmarker(landmark_spec, config.model_dir + "/" + landmark_spec.file);
+
+    std::vector<std::vector<std::uint8_t>> bytes;
+    std::vector<cv::Mat> images;
+    std::vector<std::vector<Detection>> faces;
+    std::vector<std::vector<cv::Mat>> crops;
+    std::size_t face_count = 0;
+    for (const auto& path : paths) {
+      bytes.push_back(read_file_bytes(path, config.limits.max_file_bytes));
+      images.push_back(decode_image(bytes.back(), config.limits));
+      faces.push_back(engine->detect(images.back()));
+      crops.emplace_back();
+      for (const auto& face : faces.back()) crops.back().push_back(engine->aligned_crop(images.back(), face));
+      face_count += faces.back().size();
+    }
+    std::vector<Embedding> embeddings;
+    for (std::size_t i = 0; i < images.size(); ++i)
+      for (auto& e : engine->embed(images[i], faces[i])) embeddings.push_back(std::move(e));
+
+    // Random enrolled faces for the search stage (its cost does not depend on content).
+    std::mt19937 rng(42);
+    PersonIndex index(embeddings.empty() ? 512 : static_cast<int>(embeddings[0].unit.size()));
+    for (int i = 0; i < gallery; ++i)
+      index.add_face(i, "person" + std::to_string(i / 4), random_unit(rng, index.dim()));
+    engine->identify(images.front());  // warm-up: first passes allocate
+
+    const double n = static_cast<double>(paths.size());
+    nlohmann::ordered_json result = {{"implementation", "faceid C++ (OpenCV " CV_VERSION ")"},
+                                     {"threads", threads},
+                                     {"images", paths.size()},
+                                     {"faces", face_count},
+                                     {"repeats", repeats},
+                                     {"unit", "CPU ms per image (median of repeats)"}};
+    const auto wall_start = std::chrono::steady_clock::now();
+    const auto stage = [&](const char* name, const std::function<void()>& work) {
+      result[name] = std::round(1e6 * median_cpu(repeats, work) / n) / 1000.0;
+    };
+    stage("decode", [&] { for (const auto& b : bytes) decode_image(b, config.limits); });
+    stage("detect_boxes", [&] { for (const auto& image : images) boxes_only->detect(image); });
+    stage("landmarks", [&] {
+      for (std::size_t i = 0; i < images.size(); ++i)
+        for (const auto& face : faces[i]) landmarker.predict(images[i], face.box);
+    });
+    stage("align", [&] {
+      for (std::size_t i = 0; i < images.size(); ++i)
+        for (const auto& face : faces[i]) engine->aligned_crop(images[i], face);
+    });
+    stage("embed", [&] {
+      for (std::size_t i = 0; i < images.size(); ++i)
+        if (!faces[i].empty()) engine->embed(images[i], faces[i]);
+    });
+    stage("search", [&] { for (const auto& e : embeddings) index.rank(e, MatchOptions{}, 2); });
+    stage("end_to_end", [&] { for (const auto& b : bytes) engine->identify(decode_image(b, config.limits)); });
+    result["wall_s"] =
+        std::round(10 * std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count()) / 10;
+    std::cout << result.dump() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "faceid_stage_cpu: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
