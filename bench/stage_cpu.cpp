@@ -13,6 +13,7 @@
 #include <iostream>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -58,14 +59,14 @@ Embedding random_unit(std::mt19937& rng, int dim) {
 }
 
 int usage() {
-  std::cerr << "usage: faceid_stage_cpu [--threads N] [--repeats N] [--gallery N] IMAGE...\n";
+  std::cerr << "usage: faceid_stage_cpu [--threads N] [--repeats N] [--gallery N] [--clients N] IMAGE...\n";
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = 1, repeats = 5, gallery = 100;
+  int threads = 1, repeats = 5, gallery = 100, clients = 0;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -73,6 +74,7 @@ int main(int argc, char** argv) {
     if (arg == "--threads" && has_value) threads = std::atoi(argv[++i]);
     else if (arg == "--repeats" && has_value) repeats = std::max(1, std::atoi(argv[++i]));
     else if (arg == "--gallery" && has_value) gallery = std::max(0, std::atoi(argv[++i]));
+    else if (arg == "--clients" && has_value) clients = std::max(0, std::atoi(argv[++i]));
     else if (arg.rfind("--", 0) == 0) return usage();
     else paths.push_back(arg);
   }
@@ -141,6 +143,23 @@ int main(int argc, char** argv) {
     });
     stage("search", [&] { for (const auto& e : embeddings) index.rank(e, MatchOptions{}, 2); });
     stage("end_to_end", [&] { for (const auto& b : bytes) engine->identify(decode_image(b, config.limits)); });
+    if (clients > 0) {
+      // Concurrent callers (a server's request threads): each identifies every photo `repeats` times.
+      const double cpu_start = cpu_seconds();
+      const auto start = std::chrono::steady_clock::now();
+      std::vector<std::thread> callers;
+      for (int c = 0; c < clients; ++c)
+        callers.emplace_back([&] {
+          for (int r = 0; r < repeats; ++r)
+            for (const auto& b : bytes) engine->identify(decode_image(b, config.limits));
+        });
+      for (auto& caller : callers) caller.join();
+      const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double identified = static_cast<double>(clients) * repeats * n;
+      result["clients"] = clients;
+      result["clients_cpu_ms_per_image"] = std::round(1e6 * (cpu_seconds() - cpu_start) / identified) / 1000.0;
+      result["clients_images_per_s"] = std::round(10 * identified / wall) / 10;
+    }
     result["wall_s"] =
         std::round(10 * std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count()) / 10;
     std::cout << result.dump() << "\n";
