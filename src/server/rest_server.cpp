@@ -9,6 +9,7 @@
 #include <functional>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
 #include <spdlog/spdlog.h>
 
 #include "engine/embedding_codec.hpp"
@@ -599,6 +600,9 @@ RestServer::RestServer(const Engine& models, CollectionSet& collections, ApiKeyS
   if (impl.options.threads < 1) throw Error(ErrorCode::kBadRequest, "the server needs at least one thread");
   const auto threads = static_cast<std::size_t>(impl.options.threads);
   impl.http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Requests run in parallel, each on one OpenCV thread: less CPU per request than OpenCV's own
+  // pool under concurrent load (docs/performance.md, "Threads").
+  cv::setNumThreads(1);
   impl.http->set_payload_max_length(impl.options.max_body_bytes);
   impl.http->set_read_timeout(impl.options.read_timeout_seconds, 0);
   impl.http->set_write_timeout(impl.options.write_timeout_seconds, 0);
