@@ -1,5 +1,6 @@
 // faceid identify IMAGE...
 #include "cli.hpp"
+#include "faceid/batch.hpp"
 #include "faceid/error.hpp"
 #include "output.hpp"
 
@@ -13,30 +14,32 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
     auto engine = Engine::open(globals.engine_config());
     std::vector<std::vector<std::string>> table;
     bool failed = false;
-    for (const auto& path : *paths) {
-      for (const auto& file : expand_image_paths(path)) {
-        nlohmann::json line = {{"image", file}};
-        try {
-          const auto faces = engine->identify(load_image(file, engine->config().limits));
-          line["faces"] = nlohmann::json::array();
-          for (const auto& face : faces) {
-            line["faces"].push_back(to_json(face));
-            const auto& b = face.detection.box;
-            table.push_back({file, face.person.value_or("unknown"), format_score(face.score),
-                             face.runner_up ? face.runner_up->person + " " + format_score(face.runner_up->score)
-                                            : "-",
-                             std::to_string(int(b.x)) + "," + std::to_string(int(b.y)) + " " +
-                                 std::to_string(int(b.width)) + "x" + std::to_string(int(b.height))});
-          }
-          if (faces.empty()) table.push_back({file, "(no face)", "-", "-", "-"});
-        } catch (const Error& e) {
-          failed = true;
-          line["error"] = error_json(error_code_name(e.code()), e.what());
-          table.push_back({file, std::string("error: ") + error_code_name(e.code()), "-", "-", "-"});
+    std::vector<std::string> files;
+    for (const auto& path : *paths)
+      for (const auto& file : expand_image_paths(path)) files.push_back(file);
+    identify_files(*engine, files, [&](const FileIdentification& result) {
+      const std::string& file = result.file;
+      nlohmann::json line = {{"image", file}};
+      if (result.error) {
+        const Error& e = *result.error;
+        failed = true;
+        line["error"] = error_json(error_code_name(e.code()), e.what());
+        table.push_back({file, std::string("error: ") + error_code_name(e.code()), "-", "-", "-"});
+      } else {
+        line["faces"] = nlohmann::json::array();
+        for (const auto& face : result.faces) {
+          line["faces"].push_back(to_json(face));
+          const auto& b = face.detection.box;
+          table.push_back({file, face.person.value_or("unknown"), format_score(face.score),
+                           face.runner_up ? face.runner_up->person + " " + format_score(face.runner_up->score)
+                                          : "-",
+                           std::to_string(int(b.x)) + "," + std::to_string(int(b.y)) + " " +
+                               std::to_string(int(b.width)) + "x" + std::to_string(int(b.height))});
         }
-        if (globals.output_format() == OutputFormat::kJson) print_json_line(line);
+        if (result.faces.empty()) table.push_back({file, "(no face)", "-", "-", "-"});
       }
-    }
+      if (globals.output_format() == OutputFormat::kJson) print_json_line(line);
+    });
     if (globals.output_format() == OutputFormat::kTable)
       print_table({"IMAGE", "PERSON", "SCORE", "RUNNER-UP", "BOX"}, table);
     state.exit_code = failed ? 1 : 0;

@@ -319,6 +319,10 @@ void add_watch_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   cmd->add_option("--votes", options->video.votes_to_decide, "Agreeing votes needed to name a track")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-recognitions", options->video.max_recognitions_per_frame,
+                  "Faces embedded per frame at most, pending tracks first (bounds a frame's latency); 0 = no limit")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--min-quality", options->video.min_quality, "Faces below this quality (0..1) are not recognised")
       ->capture_default_str()
       ->check(CLI::Range(0.f, 1.f));

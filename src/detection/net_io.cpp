@@ -11,20 +11,21 @@
 namespace faceid::detection {
 
 GuardedNet::GuardedNet(const ModelSpec& spec, const std::string& model_file)
-    : net_(load_dnn_net(spec, model_file)), output_names_(net_.getUnconnectedOutLayersNames()) {}
+    : nets_(spec, model_file), output_names_(nets_.first().getUnconnectedOutLayersNames()) {}
 
 std::vector<cv::Mat> GuardedNet::forward(const cv::Mat& blob) const {
-  std::vector<cv::Mat> outputs;
-  std::lock_guard<std::mutex> lock(mutex_);
-  try {
-    net_.setInput(blob);
-    net_.forward(outputs, output_names_);
-  } catch (const cv::Exception& e) {
-    // A network that cannot run on a well-formed blob does not fit its manifest entry.
-    throw Error(ErrorCode::kModelInvalid, std::string("network failed: ") + e.what());
-  }
-  for (auto& output : outputs) output = output.clone();
-  return outputs;
+  return nets_.run([&](cv::dnn::Net& net) {
+    std::vector<cv::Mat> outputs;
+    try {
+      net.setInput(blob);
+      net.forward(outputs, output_names_);
+    } catch (const cv::Exception& e) {
+      // A network that cannot run on a well-formed blob does not fit its manifest entry.
+      throw Error(ErrorCode::kModelInvalid, std::string("network failed: ") + e.what());
+    }
+    for (auto& output : outputs) output = output.clone();
+    return outputs;
+  });
 }
 
 cv::Mat resize_image(const cv::Mat& image, cv::Size size) {

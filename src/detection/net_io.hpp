@@ -1,17 +1,17 @@
 #pragma once
 // Running a detection network: serialised passes and input preparation.
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 
+#include "core/dnn_net.hpp"
 #include "faceid/models.hpp"
 
 namespace faceid::detection {
 
-// cv::dnn::Net keeps per-inference state, so passes through one network are serialised.
+// A detection network whose passes may run from several threads at once (see DnnNetPool).
 class GuardedNet {
  public:
   GuardedNet(const ModelSpec& spec, const std::string& model_file);
@@ -21,8 +21,7 @@ class GuardedNet {
   std::vector<cv::Mat> forward(const cv::Mat& blob) const;
 
  private:
-  mutable std::mutex mutex_;
-  mutable cv::dnn::Net net_;
+  DnnNetPool nets_;
   std::vector<std::string> output_names_;
 };
 

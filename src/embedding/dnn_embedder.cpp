@@ -1,5 +1,3 @@
-#include <mutex>
-
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
@@ -15,7 +13,7 @@ namespace {
 class DnnEmbedder final : public FaceEmbedder {
  public:
   DnnEmbedder(const ModelSpec& spec, const std::string& model_file, const EmbedderOptions& options)
-      : spec_(spec), options_(options), net_(load_dnn_net(spec, model_file)) {
+      : spec_(spec), options_(options), nets_(spec, model_file) {
     if (spec_.input_size.empty())
       throw Error(ErrorCode::kModelInvalid, "embedder " + spec_.name + " has no input_size in its manifest");
     dim_ = spec_.output_dim > 0 ? spec_.output_dim : probe_dim();
@@ -50,11 +48,12 @@ class DnnEmbedder final : public FaceEmbedder {
     }
     const cv::Mat blob = cv::dnn::blobFromImages(crops, 1.0 / spec_.std, spec_.input_size,
                                                  cv::Scalar::all(spec_.mean), spec_.rgb, false, CV_32F);
-    std::lock_guard<std::mutex> lock(mutex_);
-    net_.setInput(blob);
-    cv::Mat result = spec_.output.empty() ? net_.forward() : net_.forward(spec_.output);
-    // Some exported graphs flatten the batch into one row: restore N rows.
-    return result.reshape(1, static_cast<int>(crops.size())).clone();
+    return nets_.run([&](cv::dnn::Net& net) {
+      net.setInput(blob);
+      cv::Mat result = spec_.output.empty() ? net.forward() : net.forward(spec_.output);
+      // Some exported graphs flatten the batch into one row: restore N rows.
+      return result.reshape(1, static_cast<int>(crops.size())).clone();
+    });
   }
 
   int probe_dim() const {
@@ -91,8 +90,7 @@ class DnnEmbedder final : public FaceEmbedder {
 
   ModelSpec spec_;
   EmbedderOptions options_;
-  mutable std::mutex mutex_;
-  mutable cv::dnn::Net net_;
+  DnnNetPool nets_;
   int dim_ = 0;
 };
 

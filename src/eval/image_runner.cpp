@@ -5,8 +5,7 @@
 #include <memory>
 #include <thread>
 
-#include <opencv2/core/utility.hpp>
-
+#include "core/opencv_threads.hpp"
 #include "eval/embedding_cache.hpp"
 #include "eval/progress.hpp"
 #include "faceid/error.hpp"
@@ -15,18 +14,6 @@
 namespace faceid::eval {
 
 namespace {
-
-// The workers already fill every core; OpenCV's own thread pool on top only adds contention.
-class SingleThreadedOpenCv {
- public:
-  SingleThreadedOpenCv() : previous_(cv::getNumThreads()) { cv::setNumThreads(1); }
-  ~SingleThreadedOpenCv() { cv::setNumThreads(previous_); }
-  SingleThreadedOpenCv(const SingleThreadedOpenCv&) = delete;
-  SingleThreadedOpenCv& operator=(const SingleThreadedOpenCv&) = delete;
-
- private:
-  int previous_;
-};
 
 // Part of every cache key: bump it whenever detection, landmark or alignment code changes
 // what it produces, so a cache written by older code is never read as current.

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
 #include <spdlog/spdlog.h>
 
 #include "engine/embedding_codec.hpp"
@@ -673,6 +674,9 @@ RestServer::RestServer(const Engine& models, CollectionSet& collections, ApiKeyS
   impl.http = server_detail::make_guarded_server(limits, impl.options.tls_cert_file, impl.options.tls_key_file);
   const auto threads = static_cast<std::size_t>(impl.options.threads);
   impl.http->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // Requests run in parallel, each on one OpenCV thread: less CPU per request than OpenCV's own
+  // pool under concurrent load (docs/performance.md, "Threads").
+  cv::setNumThreads(1);
   impl.http->set_payload_max_length(impl.options.max_body_bytes);
   // What httplib answers by itself (unknown route, body too large, bad HTTP) gets the same error shape.
   impl.http->set_error_handler([&impl](const httplib::Request& req, httplib::Response& res) {
