@@ -261,6 +261,11 @@ TEST_F(ServerTest, AKeyOfADeletedCollectionOpensNothing) {
   ASSERT_TRUE(enroll);
   EXPECT_GE(enroll->status, 400) << enroll->body;
   EXPECT_EQ(server_->admin()->Get("/v1/collections/short_lived")->status, 404) << "not re-created by the attempt";
+  // Deleting the collection revoked its keys: a namesake created later is not opened by them.
+  ASSERT_EQ(post_json(*server_->admin(), "/v1/collections", {{"name", "short_lived"}})->status, 201);
+  const auto reused = server_->client(key)->Get("/v1/collections/short_lived");
+  ASSERT_TRUE(reused);
+  EXPECT_EQ(reused->status, 401) << "a deleted collection's key opened its namesake: " << reused->body;
 }
 
 TEST_F(ServerTest, CollectionsAreCreatedListedAndDeleted) {

@@ -205,6 +205,9 @@ class ApiKeyStore {
   Created create(const std::string& collection);
   Created rotate(const std::string& id);  // Error(kNotFound)
   void revoke(const std::string& id);     // Error(kNotFound)
+  // Revokes every key of `collection` (when it is deleted, so that a namesake created later
+  // is not opened by them); returns how many.
+  int revoke_collection(const std::string& collection);
   std::vector<ApiKeyInfo> list();
   // The key a presented secret belongs to; compared in constant time.
   std::optional<ApiKeyInfo> authenticate(const std::string& secret);

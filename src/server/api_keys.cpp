@@ -140,6 +140,18 @@ void ApiKeyStore::revoke(const std::string& id) {
   save_locked();
 }
 
+int ApiKeyStore::revoke_collection(const std::string& collection) {
+  std::lock_guard lock(mutex_);
+  reload_if_changed_locked();
+  const auto before = entries_.size();
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
+                                [&](const Entry& e) { return !e.info.admin() && e.info.collection == collection; }),
+                 entries_.end());
+  const int revoked = static_cast<int>(before - entries_.size());
+  if (revoked > 0) save_locked();
+  return revoked;
+}
+
 std::vector<ApiKeyInfo> ApiKeyStore::list() {
   std::lock_guard lock(mutex_);
   reload_if_changed_locked();

@@ -454,7 +454,8 @@ void RestServer::Impl::add_collection_routes() {
   add("DELETE", R"(/v1/collections/([^/]+))", "collection", Access::kAdmin,
       [this](const httplib::Request& req, httplib::Response& res) {
         collections.remove(req.matches[1]);
-        send_json(res, {{"deleted", req.matches[1].str()}});
+        const int revoked = keys.revoke_collection(req.matches[1]);
+        send_json(res, {{"deleted", req.matches[1].str()}, {"keys_revoked", revoked}});
       });
 
   add("POST", R"(/v1/collections/([^/]+)/recognize)", "recognize", Access::kCollection,
