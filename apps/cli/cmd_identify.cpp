@@ -1,4 +1,6 @@
 // faceid identify IMAGE...
+#include <iostream>
+
 #include "cli.hpp"
 #include "faceid/error.hpp"
 #include "output.hpp"
@@ -14,7 +16,14 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
     std::vector<std::vector<std::string>> table;
     bool failed = false;
     for (const auto& path : *paths) {
-      for (const auto& file : expand_image_paths(path)) {
+      std::vector<std::string> files;
+      try {
+        files = expand_image_paths(path);
+      } catch (const Error& e) {
+        failed = true;
+        std::cerr << "faceid: " << error_code_name(e.code()) << ": " << e.what() << "\n";
+      }
+      for (const auto& file : files) {
         nlohmann::json line = {{"image", file}};
         try {
           const auto faces = engine->identify(load_image(file, engine->config().limits));
@@ -39,7 +48,8 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
     }
     if (globals.output_format() == OutputFormat::kTable)
       print_table({"IMAGE", "PERSON", "SCORE", "RUNNER-UP", "BOX"}, table);
-    state.exit_code = failed ? 1 : 0;
+    // Like verify: 2 when an input could not be read or decoded.
+    state.exit_code = failed ? 2 : 0;
   });
 }
 

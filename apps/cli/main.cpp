@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   add_eval_command(app, globals, state);
   add_serve_command(app, globals, state);
   add_keys_command(app, globals, state);
+  add_check_command(app, globals, state);
 
   try {
     app.parse(argc, argv);

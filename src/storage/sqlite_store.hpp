@@ -8,12 +8,16 @@
 //   kUnavailable   locked by another process's write for longer than the busy timeout
 //                  (also from any write call);
 //   kIo            the file or its folder cannot be created, opened or read.
-// A zero-byte file is taken as a new, empty gallery (what `touch gallery.db` means).
+// A zero-byte file is refused (kCorruptStore): it is far more often a gallery that lost its
+// content than a wish for a new one. A file up to 64 MiB gets PRAGMA quick_check at every
+// open, and a damaged one is refused (kCorruptStore) before anything is read or written.
+// New galleries and their folders are created private (0600 / 0700).
 #include <chrono>
 #include <memory>
 #include <string>
 
 #include "faceid/store.hpp"
+#include "faceid/store_check.hpp"
 
 namespace faceid {
 
@@ -27,5 +31,8 @@ struct SqliteStoreOptions {
 
 // Opens or creates the gallery file at `path`, creating its folder when missing.
 std::unique_ptr<GalleryStore> open_sqlite_store(const std::string& path, const SqliteStoreOptions& options = {});
+
+// check_store() for an SQLite file: never refuses to look at a damaged one.
+StoreCheck check_sqlite_gallery(const std::string& path);
 
 }  // namespace faceid
