@@ -701,7 +701,9 @@ TEST(StoreLock, WriteBlockedByAnotherWriterFailsUnavailable) {
 TEST(StoreLock, OpeningAnExclusivelyLockedFileFailsUnavailable) {
   // Another program holding a rollback-journal database exclusively blocks even readers.
   const std::string path = gallery_path("lock-open");
+  open_sqlite_store(path)->add_faces("alice", make_batch("a", 1));
   RawDb other(path);
+  other.exec("PRAGMA journal_mode = DELETE");
   other.exec("BEGIN EXCLUSIVE");
   const auto start = std::chrono::steady_clock::now();
   const Error error = expect_error([&] { open_sqlite_store(path, short_timeout()); });

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -15,6 +16,12 @@
 
 namespace faceid::hostile {
 namespace {
+
+// $FACEID_HOSTILE_CLI runs the suite against another build (e.g. an older release's binary).
+std::string cli_path() {
+  const char* other = std::getenv("FACEID_HOSTILE_CLI");
+  return other && *other ? other : FACEID_CLI_PATH;
+}
 
 struct Started {
   pid_t pid = -1;
@@ -26,7 +33,7 @@ Started start(const std::string& gallery, const std::vector<std::string>& args, 
   const std::string dir = test::temp_dir("cli-run");
   Started run{-1, dir + "/out" + std::to_string(serial), dir + "/err" + std::to_string(serial)};
   ++serial;
-  std::vector<std::string> argv_text = {FACEID_CLI_PATH, "--gallery", gallery, "--model-dir", test::model_dir()};
+  std::vector<std::string> argv_text = {cli_path(), "--gallery", gallery, "--model-dir", test::model_dir()};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   run.pid = fork();
   if (run.pid == 0) {

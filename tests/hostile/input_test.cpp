@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -98,6 +99,35 @@ TEST(HostileInput, SixteenConcurrentBombDecodesStayUnderOneGigabyte) {
   RecordProperty("peak_rss_kb", static_cast<int>(usage.ru_maxrss));
 }
 
+TEST(HostileInput, RealPhotosOfTheDatasetsPassTheChecks) {
+  // The checks must not refuse what cameras and the web really produce.
+  std::vector<std::string> photos;
+  for (const char* name : {"lfw_dev", "asian_faces_dev", "unknown_faces_dev", "spoof_dev"}) {
+    const std::string dir = test::dataset_dir(name);
+    if (dir.empty()) continue;
+    std::vector<std::string> files;
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      const std::string ext = entry.path().extension().string();
+      if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".png")) files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    const std::size_t step = std::max<std::size_t>(1, files.size() / 300);  // bounded time
+    for (std::size_t i = 0; i < files.size(); i += step) photos.push_back(files[i]);
+  }
+  if (photos.empty()) GTEST_SKIP() << "no ../shared datasets here (" << test::shared_dir() << ")";
+  int refused = 0;
+  for (const auto& photo : photos) {
+    try {
+      load_image(photo);
+    } catch (const Error& e) {
+      ++refused;
+      ADD_FAILURE() << e.what();
+    }
+  }
+  RecordProperty("photos_checked", static_cast<int>(photos.size()));
+  EXPECT_EQ(refused, 0) << "of " << photos.size();
+}
+
 TEST(HostileInput, CliRefusesEveryBombWithBadImageAndBoundedMemory) {
   FACEID_REQUIRE_MODELS();
   const std::string dir = test::temp_dir("hostile-bombs");
@@ -115,6 +145,7 @@ TEST(HostileInput, CliRefusesEveryBombWithBadImageAndBoundedMemory) {
     EXPECT_EQ(run.exit_code, 2) << name << ": " << run.out << run.err;
     EXPECT_NE(run.out.find("bad_image"), std::string::npos) << name << ": " << run.out;
     EXPECT_LT(run.peak_rss_kb, kCliPeakRssLimitKb) << name;
+    RecordProperty("peak_rss_kb_" + name, static_cast<int>(run.peak_rss_kb));
   }
 }
 
