@@ -61,10 +61,6 @@ const char* const kMigrations[] = {
       PRIMARY KEY (version, face_id)) WITHOUT ROWID;
     )sql",
 };
-// PRAGMA quick_check reads every page: at this size it costs well under a second, so every
-// open of such a gallery finds damage before anything is read from it or written to it.
-constexpr std::uintmax_t kQuickCheckMaxBytes = 64u << 20;
-
 // The problems PRAGMA `check` (integrity_check or quick_check) reports; empty when intact.
 std::vector<std::string> integrity_problems(SqliteDb& db, const char* check) {
   SqliteStatement query(db, std::string("PRAGMA ") + check + "(20)");
@@ -84,7 +80,8 @@ constexpr const char* kFaceColumns =
 
 class SqliteStore final : public GalleryStore {
  public:
-  SqliteStore(const std::string& path, const SqliteStoreOptions& options) : db_(path, options.busy_timeout) {
+  SqliteStore(const std::string& path, const SqliteStoreOptions& options)
+      : quick_check_max_bytes_(options.quick_check_max_bytes), db_(path, options.busy_timeout) {
     // Reading the schema first turns a file that is not a database (or is truncated)
     // into kCorruptStore before anything is written to it.
     const int version = schema_version();
@@ -263,6 +260,9 @@ class SqliteStore final : public GalleryStore {
   template <typename Body>
   void write(Body&& body) {
     std::lock_guard lock(mutex_);
+    if (!db_.damage().empty())
+      throw Error(ErrorCode::kCorruptStore, "gallery " + db_.path() + " was found damaged (" + db_.damage() +
+                                                "); FaceID no longer writes to it. " + damaged_store_advice());
     SqliteTransaction transaction(db_, SqliteTransaction::Kind::kWrite);
     changed_.clear();
     if (!body()) return;
@@ -315,7 +315,7 @@ class SqliteStore final : public GalleryStore {
   void refuse_when_damaged() {
     std::error_code ec;
     const auto size = fs::file_size(db_.path(), ec);
-    if (ec || size > kQuickCheckMaxBytes) return;
+    if (ec || size > quick_check_max_bytes_) return;
     const auto problems = integrity_problems(db_, "quick_check");
     if (!problems.empty())
       throw Error(ErrorCode::kCorruptStore, "gallery " + db_.path() + " is damaged (" + problems.front() +
@@ -431,6 +431,7 @@ class SqliteStore final : public GalleryStore {
   }
 
   std::mutex mutex_;  // one connection, one caller at a time
+  std::uintmax_t quick_check_max_bytes_;
   SqliteDb db_;
   std::vector<std::int64_t> changed_;  // faces the running write touched, for the change log
 };

@@ -13,6 +13,7 @@
 // open, and a damaged one is refused (kCorruptStore) before anything is read or written.
 // New galleries and their folders are created private (0600 / 0700).
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,10 @@ inline constexpr int kSqliteSchemaVersion = 2;
 struct SqliteStoreOptions {
   // How long a call waits for another connection's lock before failing with kUnavailable.
   std::chrono::milliseconds busy_timeout{5000};
+  // Files up to this size get PRAGMA quick_check at every open (it reads every page: well
+  // under a second at this size). Damage found later, while reading a larger file, stops
+  // every write of that connection all the same.
+  std::uintmax_t quick_check_max_bytes = 64u << 20;
 };
 
 // Opens or creates the gallery file at `path`, creating its folder when missing.

@@ -13,6 +13,7 @@
 #include "faceid/error.hpp"
 #include "faceid/store.hpp"
 #include "storage/add_new_faces.hpp"
+#include "storage/sqlite_store.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -77,6 +78,34 @@ TEST(HostileStorage, DamagedGalleryIsRefusedForReadsAndWritesAndCheckFindsIt) {
   EXPECT_NE(check.out.find("\"intact\":false"), std::string::npos) << check.out;
 }
 
+FaceRecord synthetic_face(const std::string& sha) {
+  FaceRecord record;
+  record.model_id = "m";
+  record.embedding.unit = {1.0f, 0.0f};
+  record.embedding.norm = 1.0f;
+  record.content_sha256 = sha;
+  record.source = sha + ".jpg";
+  return record;
+}
+
+TEST(HostileStorage, DamageFoundAfterOpeningStopsEveryLaterWrite) {
+  // A gallery above the quick-check size: its damage shows only when a read reaches it. The
+  // damaged page (the crops table) is one the writes below would never touch by themselves.
+  const std::string dir = test::temp_dir("hostile-late-damage");
+  const std::string gallery = dir + "/g.db";
+  open_sqlite_store(gallery)->add_faces("alice", {synthetic_face("a1"), synthetic_face("a2")});
+  damage_page_of(gallery, "face_crops");
+  SqliteStoreOptions no_quick_check;
+  no_quick_check.quick_check_max_bytes = 0;
+  auto store = open_sqlite_store(gallery, no_quick_check);
+  EXPECT_EQ(test::error_of([&] { store->faces(true); }), ErrorCode::kCorruptStore);
+  const auto before = read_bytes(gallery);
+  EXPECT_EQ(test::error_of([&] { store->add_faces("bob", {synthetic_face("b1")}); }), ErrorCode::kCorruptStore);
+  EXPECT_EQ(test::error_of([&] { store->rename_person("alice", "carol"); }), ErrorCode::kCorruptStore);
+  store.reset();
+  EXPECT_EQ(read_bytes(gallery), before) << "a gallery known to be damaged was written to";
+}
+
 TEST(HostileStorage, EmptyGalleryFileIsNotSilentlyANewGallery) {
   FACEID_REQUIRE_MODELS();
   const std::string dir = test::temp_dir("hostile-empty-gallery");
@@ -112,18 +141,9 @@ TEST(HostileStorage, DuplicateFoundAtCommitTimeIsAlreadyEnrolled) {
   const std::string dir = test::temp_dir("hostile-commit");
   auto writer = open_store(dir + "/g.db");
   auto other_process = open_store(dir + "/g.db");
-  auto face = [](const std::string& sha) {
-    FaceRecord record;
-    record.model_id = "m";
-    record.embedding.unit = {1.0f, 0.0f};
-    record.embedding.norm = 1.0f;
-    record.content_sha256 = sha;
-    record.source = sha + ".jpg";
-    return record;
-  };
-  other_process->add_faces("alice", {face("a")});
+  other_process->add_faces("alice", {synthetic_face("a")});
   std::vector<EnrollOutcome> outcomes(2);
-  const auto ids = add_new_faces(*writer, "alice", {face("a"), face("b")}, outcomes, {0, 1});
+  const auto ids = add_new_faces(*writer, "alice", {synthetic_face("a"), synthetic_face("b")}, outcomes, {0, 1});
   EXPECT_EQ(ids[0], 0);
   EXPECT_EQ(outcomes[0].status, EnrollStatus::kDuplicate);
   EXPECT_NE(outcomes[0].message.find("already enrolled as alice"), std::string::npos);
