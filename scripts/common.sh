@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libopencv-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libcpp-httplib-dev
   libspdlog-dev libfmt-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libfaiss-dev libpq-dev
+  libfaiss-dev libpq-dev libjpeg62-turbo-dev zlib1g-dev
   # Python bindings: build, pip install without a package index, tests, the OpenCV example
   pybind11-dev python3-dev python3-numpy python3-pytest python3-pip python3-setuptools python3-wheel
   python3-venv python3-opencv

@@ -109,7 +109,7 @@ TEST(Cli, IdentifyReportsUnreadableImagesWithoutStopping) {
   const std::string dir = test::temp_dir("cli");
   std::ofstream(dir + "/broken.jpg") << "\xFF\xD8 truncated";
   const auto result = run_cli(dir + "/g.db", "identify " + dir + "/broken.jpg " + sample(2));
-  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_EQ(result.exit_code, 2) << "an undecodable image is an error, as in verify";
   const auto lines = json_lines(result.out);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["error"]["code"], "bad_image");

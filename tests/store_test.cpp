@@ -533,14 +533,23 @@ TEST(StoreOpen, UpgradesASchema1GalleryKeepingItsFaces) {
   EXPECT_EQ(store->changes_since(before).removed, ids);
 }
 
-TEST(StoreOpen, ZeroByteFileIsANewEmptyGallery) {
-  // Documented choice: an empty file is what `touch gallery.db` makes, so it becomes a gallery.
+TEST(StoreOpen, ZeroByteFileIsRefusedNotTakenAsANewGallery) {
+  // An empty file is far more often a gallery that lost its content than a wish for a new one.
   const std::string path = gallery_path("zero");
   std::ofstream(path).close();
   ASSERT_EQ(fs::file_size(path), 0u);
-  auto store = open_sqlite_store(path);
-  store->add_faces("alice", make_batch("a", 1));
-  EXPECT_EQ(total_faces(*store), 1);
+  const Error error = expect_error([&] { open_sqlite_store(path); });
+  EXPECT_EQ(error.code(), ErrorCode::kCorruptStore);
+  EXPECT_NE(std::string(error.what()).find("0-byte"), std::string::npos) << error.what();
+  EXPECT_EQ(fs::file_size(path), 0u);
+}
+
+TEST(StoreOpen, NewGalleryIsPublishedWholeAndPrivate) {
+  const std::string path = gallery_path("fresh");
+  open_sqlite_store(path)->add_faces("alice", make_batch("a", 1));
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
+  for (const auto& entry : fs::directory_iterator(fs::path(path).parent_path()))
+    EXPECT_EQ(entry.path().string().find(".new-"), std::string::npos) << "staging file left: " << entry.path();
 }
 
 TEST(StoreOpen, RefusesAGalleryFromANewerSchema) {
@@ -692,7 +701,9 @@ TEST(StoreLock, WriteBlockedByAnotherWriterFailsUnavailable) {
 TEST(StoreLock, OpeningAnExclusivelyLockedFileFailsUnavailable) {
   // Another program holding a rollback-journal database exclusively blocks even readers.
   const std::string path = gallery_path("lock-open");
+  open_sqlite_store(path)->add_faces("alice", make_batch("a", 1));
   RawDb other(path);
+  other.exec("PRAGMA journal_mode = DELETE");
   other.exec("BEGIN EXCLUSIVE");
   const auto start = std::chrono::steady_clock::now();
   const Error error = expect_error([&] { open_sqlite_store(path, short_timeout()); });

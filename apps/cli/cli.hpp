@@ -55,5 +55,6 @@ void add_capture_command(CLI::App& app, GlobalOptions& globals, RunState& state)
 void add_eval_command(CLI::App& app, GlobalOptions& globals, RunState& state);
 void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state);
 void add_keys_command(CLI::App& app, GlobalOptions& globals, RunState& state);
+void add_check_command(CLI::App& app, GlobalOptions& globals, RunState& state);
 
 }  // namespace faceid::cli

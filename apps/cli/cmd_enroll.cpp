@@ -20,14 +20,27 @@ struct EnrollOptions {
   bool strict = false;
 };
 
-// Enrolls one person; returns how many images were skipped as unusable.
-int enroll_person(Engine& engine, const std::string& person, const std::vector<EnrollImage>& images,
+// Images of a run that were not enrolled: no face (exit 1) or unreadable (exit 2).
+struct Skipped {
+  int no_face = 0;
+  int bad_image = 0;
+  Skipped& operator+=(const Skipped& other) {
+    no_face += other.no_face;
+    bad_image += other.bad_image;
+    return *this;
+  }
+};
+
+// Enrolls one person; returns the images skipped as unusable.
+Skipped enroll_person(Engine& engine, const std::string& person, const std::vector<EnrollImage>& images,
                   const EnrollOptions& options, const GlobalOptions& globals,
                   std::vector<std::vector<std::string>>& table) {
   if (images.empty()) throw Error(ErrorCode::kBadRequest, "no images to enroll for " + person);
-  int skipped = 0, enrolled = 0;
+  Skipped skipped;
+  int enrolled = 0;
   for (const auto& outcome : engine.enroll(person, images, options.strict)) {
-    if (outcome.status == EnrollStatus::kNoFace || outcome.status == EnrollStatus::kBadImage) ++skipped;
+    if (outcome.status == EnrollStatus::kNoFace) ++skipped.no_face;
+    if (outcome.status == EnrollStatus::kBadImage) ++skipped.bad_image;
     if (outcome.status == EnrollStatus::kEnrolled) ++enrolled;
     if (globals.output_format() == OutputFormat::kJson) {
       auto j = to_json(outcome);
@@ -38,8 +51,9 @@ int enroll_person(Engine& engine, const std::string& person, const std::vector<E
                        std::to_string(outcome.faces_found), outcome.message});
     }
   }
-  std::cerr << person << ": " << enrolled << " enrolled, " << skipped << " skipped, "
-            << images.size() - enrolled - skipped << " already enrolled\n";
+  const int unusable = skipped.no_face + skipped.bad_image;
+  std::cerr << person << ": " << enrolled << " enrolled, " << unusable << " skipped, "
+            << images.size() - enrolled - unusable << " already enrolled\n";
   return skipped;
 }
 
@@ -79,7 +93,7 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
       throw Error(ErrorCode::kBadRequest, "--name needs images, folders or --video");
     auto engine = Engine::open(globals.engine_config());
     std::vector<std::vector<std::string>> table;
-    int skipped = 0;
+    Skipped skipped;
     if (!options->name.empty()) {
       auto images = read_images(*engine, options->paths);
       if (!options->video.empty()) {
@@ -99,7 +113,7 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
     }
     if (globals.output_format() == OutputFormat::kTable)
       print_table({"PERSON", "SOURCE", "STATUS", "FACES", "NOTE"}, table);
-    state.exit_code = skipped > 0 ? 1 : 0;
+    state.exit_code = skipped.bad_image > 0 ? 2 : skipped.no_face > 0 ? 1 : 0;
   });
 }
 

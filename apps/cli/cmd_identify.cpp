@@ -1,4 +1,6 @@
 // faceid identify IMAGE...
+#include <iostream>
+
 #include "cli.hpp"
 #include "faceid/batch.hpp"
 #include "faceid/error.hpp"
@@ -15,8 +17,14 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
     std::vector<std::vector<std::string>> table;
     bool failed = false;
     std::vector<std::string> files;
-    for (const auto& path : *paths)
-      for (const auto& file : expand_image_paths(path)) files.push_back(file);
+    for (const auto& path : *paths) {
+      try {
+        for (const auto& file : expand_image_paths(path)) files.push_back(file);
+      } catch (const Error& e) {
+        failed = true;
+        std::cerr << "faceid: " << error_code_name(e.code()) << ": " << e.what() << "\n";
+      }
+    }
     identify_files(*engine, files, [&](const FileIdentification& result) {
       const std::string& file = result.file;
       nlohmann::json line = {{"image", file}};
@@ -42,7 +50,8 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
     });
     if (globals.output_format() == OutputFormat::kTable)
       print_table({"IMAGE", "PERSON", "SCORE", "RUNNER-UP", "BOX"}, table);
-    state.exit_code = failed ? 1 : 0;
+    // Like verify: 2 when an input could not be read or decoded.
+    state.exit_code = failed ? 2 : 0;
   });
 }
 

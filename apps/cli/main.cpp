@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   add_serve_command(app, globals, state);
   add_keys_command(app, globals, state);
 #endif
+  add_check_command(app, globals, state);
 
   try {
     app.parse(argc, argv);

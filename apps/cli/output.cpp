@@ -80,16 +80,20 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
 }
 
 std::vector<std::string> expand_image_paths(const std::string& path) {
-  if (!fs::exists(path)) throw Error(ErrorCode::kNotFound, "no such file or folder: " + path);
-  if (!fs::is_directory(path)) return {path};
+  std::error_code ec;
+  // Anything but a folder (a file, a FIFO, a symlink loop, a missing path) goes to
+  // read_file_bytes as it is, which refuses what is not a regular file with a clear message.
+  if (!fs::is_directory(path, ec)) return {path};
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(path)) {
-    if (!entry.is_regular_file()) continue;
+    if (!entry.is_regular_file(ec)) continue;
     std::string ext = entry.path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
     if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp")
       files.push_back(entry.path().string());
   }
+  if (files.empty())
+    throw Error(ErrorCode::kBadRequest, "folder " + path + " has no images (.jpg, .jpeg, .png, .bmp, .webp)");
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -21,6 +21,7 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
 std::string format_score(float value);
 
 // Image files of a folder (jpg, jpeg, png, bmp, webp), sorted by name; a file path as it is.
+// Error(kBadRequest) for a folder without images.
 std::vector<std::string> expand_image_paths(const std::string& path);
 
 }  // namespace faceid::cli

@@ -13,6 +13,7 @@
 #include "engine/embedding_codec.hpp"
 #include "faceid/alignment.hpp"
 #include "faceid/error.hpp"
+#include "storage/add_new_faces.hpp"
 
 namespace faceid {
 
@@ -281,11 +282,9 @@ std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::
     impl.store->bind_model(impl.model_id);
     impl.gallery_model = impl.model_id;
   }
-  const auto ids = impl.store->add_faces(person, records);
-  for (std::size_t i = 0; i < records.size(); ++i) {
-    impl.index.add_face(ids[i], person, records[i].embedding);
-    outcomes[record_outcome[i]].face_id = ids[i];
-  }
+  const auto ids = add_new_faces(*impl.store, person, records, outcomes, record_outcome);
+  for (std::size_t i = 0; i < records.size(); ++i)
+    if (ids[i] != 0) impl.index.add_face(ids[i], person, records[i].embedding);
   return outcomes;
 }
 

@@ -2,62 +2,34 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <string>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "faceid/error.hpp"
+#include "image/image_check.hpp"
 
 namespace faceid {
 namespace {
 
-// Width and height from a PNG, JPEG, BMP or WebP header, without decoding pixels,
-// so a decompression bomb is refused before it allocates anything. {0,0} when unknown.
-cv::Size peek_dimensions(const std::vector<std::uint8_t>& b) {
-  auto be16 = [&](std::size_t i) { return (b[i] << 8) | b[i + 1]; };
-  auto be32 = [&](std::size_t i) {
-    return (std::uint32_t(b[i]) << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
-  };
-  auto le32 = [&](std::size_t i) {
-    return std::uint32_t(b[i]) | (b[i + 1] << 8) | (b[i + 2] << 16) | (std::uint32_t(b[i + 3]) << 24);
-  };
-  const std::size_t n = b.size();
-  if (n >= 24 && b[0] == 0x89 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G')
-    return {static_cast<int>(be32(16) & 0x7fffffff), static_cast<int>(be32(20) & 0x7fffffff)};
-  if (n >= 26 && b[0] == 'B' && b[1] == 'M') {
-    const auto h = static_cast<std::int32_t>(le32(22));
-    return {static_cast<int>(le32(18) & 0x7fffffff), std::abs(h)};
-  }
-  if (n >= 30 && b[0] == 'R' && b[1] == 'I' && b[2] == 'F' && b[3] == 'F' && b[8] == 'W' &&
-      b[12] == 'V' && b[13] == 'P' && b[14] == '8') {
-    if (b[15] == ' ') return {(b[26] | (b[27] << 8)) & 0x3fff, (b[28] | (b[29] << 8)) & 0x3fff};
-    if (b[15] == 'L' && n >= 25) {
-      const std::uint32_t bits = le32(21);
-      return {static_cast<int>((bits & 0x3fff) + 1), static_cast<int>(((bits >> 14) & 0x3fff) + 1)};
-    }
-    if (b[15] == 'X') {
-      return {static_cast<int>((b[24] | (b[25] << 8) | (b[26] << 16)) + 1),
-              static_cast<int>((b[27] | (b[28] << 8) | (b[29] << 16)) + 1)};
-    }
-  }
-  if (n >= 4 && b[0] == 0xFF && b[1] == 0xD8) {
-    std::size_t i = 2;
-    while (i + 9 < n) {
-      if (b[i] != 0xFF) return {};
-      const int marker = b[i + 1];
-      if (marker == 0xD8 || marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
-        i += 2;
-        continue;
-      }
-      const bool start_of_frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 &&
-                                  marker != 0xC8 && marker != 0xCC;
-      if (start_of_frame) return {be16(i + 7), be16(i + 5)};
-      i += 2 + be16(i + 2);
-    }
-  }
-  return {};
+struct FileDescriptor {
+  int fd;
+  ~FileDescriptor() { ::close(fd); }
+};
+
+const char* file_type_name(mode_t mode) {
+  if (S_ISDIR(mode)) return "a folder";
+  if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "not a plain file";
 }
 
 }  // namespace
@@ -81,11 +53,8 @@ cv::Mat decode_image(const std::vector<std::uint8_t>& bytes, const ImageLimits& 
     throw Error(ErrorCode::kBadImage, "image data of " + std::to_string(bytes.size()) +
                                           " bytes exceeds the limit of " +
                                           std::to_string(limits.max_file_bytes));
-  const cv::Size declared = peek_dimensions(bytes);
-  if (static_cast<std::int64_t>(declared.width) * declared.height > limits.max_decoded_pixels)
-    throw Error(ErrorCode::kBadImage, "image of " + std::to_string(declared.width) + "x" +
-                                          std::to_string(declared.height) +
-                                          " pixels exceeds the decoding limit");
+  // Format, size and integrity first: a bomb or a cut file never reaches the decoder.
+  check_encoded_image(bytes, limits.max_decoded_pixels);
   cv::Mat decoded;
   try {
     // IMREAD_COLOR applies EXIF orientation and expands grey / drops alpha to BGR.
@@ -100,20 +69,34 @@ cv::Mat decode_image(const std::vector<std::uint8_t>& bytes, const ImageLimits& 
 }
 
 std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::size_t max_bytes) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) {
-    std::ifstream probe(path);
-    throw Error(probe ? ErrorCode::kIo : ErrorCode::kNotFound, "cannot open " + path);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; the file type is then checked on
+  // the open descriptor, so it cannot be swapped between the check and the read.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    const int error = errno;
+    if (error == ENOENT || error == ENOTDIR) throw Error(ErrorCode::kNotFound, "no such file: " + path);
+    if (error == ELOOP) throw Error(ErrorCode::kBadRequest, path + ": too many levels of symbolic links (a symlink loop)");
+    throw Error(ErrorCode::kIo, "cannot open " + path + ": " + std::strerror(error));
   }
-  const std::streamoff size = in.tellg();
-  if (size < 0) throw Error(ErrorCode::kIo, "cannot read " + path);
-  if (static_cast<std::uint64_t>(size) > max_bytes)
+  const FileDescriptor file{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw Error(ErrorCode::kIo, "cannot read " + path + ": " + std::strerror(errno));
+  if (!S_ISREG(info.st_mode))
+    throw Error(ErrorCode::kBadRequest, path + " is " + file_type_name(info.st_mode) + ", not a regular file");
+  const auto size = static_cast<std::uint64_t>(info.st_size);
+  if (size > max_bytes)
     throw Error(ErrorCode::kBadImage, path + ": file of " + std::to_string(size) +
                                           " bytes exceeds the limit of " + std::to_string(max_bytes));
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
-  in.seekg(0);
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), size))
-    throw Error(ErrorCode::kIo, "cannot read " + path);
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t got = ::read(fd, bytes.data() + done, bytes.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw Error(ErrorCode::kIo, "cannot read " + path + ": " + std::strerror(errno));
+    if (got == 0) break;  // the file shrank while being read: decode_image sees the cut
+    done += static_cast<std::size_t>(got);
+  }
+  bytes.resize(done);
   return bytes;
 }
 

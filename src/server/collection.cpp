@@ -12,6 +12,7 @@
 #include "faceid/metric.hpp"
 #include "faceid/models.hpp"
 #include "faceid/server.hpp"
+#include "storage/add_new_faces.hpp"
 
 namespace faceid {
 
@@ -252,12 +253,11 @@ std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
     commit_locked([&] { store_->bind_model(models_.embedder_model_id()); });
     gallery_model_ = models_.embedder_model_id();
   }
+  // Another replica may commit the same image between the check above and this write.
   std::vector<std::int64_t> ids;
-  commit_locked([&] { ids = store_->add_faces(subject, fresh); });
-  for (std::size_t i = 0; i < fresh.size(); ++i) {
-    add_to_index_locked(ids[i], subject, fresh[i].embedding);
-    outcomes[outcome_of_fresh[i]].face_id = ids[i];
-  }
+  commit_locked([&] { ids = add_new_faces(*store_, subject, fresh, outcomes, outcome_of_fresh); });
+  for (std::size_t i = 0; i < fresh.size(); ++i)
+    if (ids[i] != 0) add_to_index_locked(ids[i], subject, fresh[i].embedding);
   return outcomes;
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/private_files.hpp"
 #include "faceid/error.hpp"
 #include "faceid/server.hpp"
 #include "server/files.hpp"
@@ -38,9 +39,8 @@ CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
     options_.store_uri_template += std::string(uri.find('?') == std::string::npos ? "?" : "&") + "gallery={name}";
   if (options_.store_uri_template.find("{name}") == std::string::npos)
     throw Error(ErrorCode::kBadRequest, "the store URI template must contain {name}");
-  std::error_code ec;
-  std::filesystem::create_directories(options_.data_dir + "/collections", ec);
-  if (ec) throw Error(ErrorCode::kIo, "cannot create " + options_.data_dir + ": " + ec.message());
+  // Collection databases hold face data: the folders FaceID creates are private (0700).
+  create_private_directories(options_.data_dir + "/collections");
   const std::string text = server_detail::read_text_file(catalog_path(options_.data_dir));
   if (text.empty()) return;
   try {

@@ -4,10 +4,12 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "faceid/error.hpp"
 #include "faceid/store.hpp"
+#include "faceid/store_check.hpp"
 #include "storage/postgres_store.hpp"
 #include "storage/sqlite_store.hpp"
 
@@ -33,6 +35,16 @@ std::string home_folder() {
   return ".";
 }
 
+constexpr const char* kSqlitePrefix = "sqlite:";
+
+// The file of "sqlite:PATH" or "sqlite:///abs/path.db".
+std::string sqlite_path_of(const std::string& uri) {
+  std::string path = uri.substr(std::strlen(kSqlitePrefix));
+  if (path.rfind("//", 0) == 0) path.erase(0, 2);
+  if (path.empty()) throw Error(ErrorCode::kBadRequest, "gallery URI '" + uri + "' names no file");
+  return path;
+}
+
 }  // namespace
 
 bool is_postgres_uri(const std::string& uri) {
@@ -41,19 +53,26 @@ bool is_postgres_uri(const std::string& uri) {
 }
 
 std::unique_ptr<GalleryStore> open_store(const std::string& uri) {
-  const std::string sqlite_prefix = "sqlite:";
-  if (uri.rfind(sqlite_prefix, 0) == 0) {
-    std::string path = uri.substr(sqlite_prefix.size());
-    if (path.rfind("//", 0) == 0) path.erase(0, 2);  // sqlite:///abs/path.db
-    if (path.empty()) throw Error(ErrorCode::kBadRequest, "gallery URI '" + uri + "' names no file");
-    return open_sqlite_store(path);
-  }
+  if (uri.rfind(kSqlitePrefix, 0) == 0) return open_sqlite_store(sqlite_path_of(uri));
   if (is_postgres_uri(uri)) return open_postgres_store(uri);
   if (const std::string scheme = uri_scheme(uri); !scheme.empty())
     throw Error(ErrorCode::kBadRequest,
                 "gallery URI '" + uri + "': " + scheme + " galleries are not supported by this build");
   if (uri.empty()) throw Error(ErrorCode::kBadRequest, "the gallery path is empty");
   return open_sqlite_store(uri);
+}
+
+StoreCheck check_store(const std::string& uri) {
+  if (is_postgres_uri(uri)) {
+    open_postgres_store(uri);
+    return {true, "PostgreSQL gallery: connection and schema (page checks are PostgreSQL's own, e.g. amcheck)", {}};
+  }
+  return check_sqlite_gallery(uri.rfind(kSqlitePrefix, 0) == 0 ? sqlite_path_of(uri) : uri);
+}
+
+std::string damaged_store_advice() {
+  return "Restore it from your last `faceid export` file into a new gallery "
+         "(`faceid --gallery NEW.db import FILE`); `faceid check` lists the damage.";
 }
 
 std::string default_gallery_path() {

@@ -36,6 +36,7 @@ bool SqliteDb::in_transaction() const { return db_ && sqlite3_get_autocommit(db_
 void SqliteDb::fail(int rc) const {
   const std::string detail = db_ ? sqlite3_errmsg(db_.get()) : sqlite3_errstr(rc);
   const std::string gallery = "gallery " + path_;
+  if (((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) && damage_.empty()) damage_ = detail;
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:

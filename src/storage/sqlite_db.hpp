@@ -37,6 +37,8 @@ class SqliteDb {
   sqlite3* handle() const { return db_.get(); }
   // Throws the Error for result code `rc` (see the table above).
   [[noreturn]] void fail(int rc) const;
+  // SQLite's message for the first damaged page this connection met, "" while none.
+  const std::string& damage() const { return damage_; }
 
  private:
   struct Closer {
@@ -44,6 +46,7 @@ class SqliteDb {
   };
   std::string path_;
   std::chrono::milliseconds busy_timeout_;
+  mutable std::string damage_;  // set by fail(): failing is what finds damage
   std::unique_ptr<sqlite3, Closer> db_;
 };
 

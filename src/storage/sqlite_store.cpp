@@ -2,10 +2,16 @@
 // transaction per write, shared safely by threads (one mutex) and processes (SQLite locks).
 #include "storage/sqlite_store.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
+#include "core/private_files.hpp"
 #include "faceid/error.hpp"
+#include "faceid/store_check.hpp"
 #include "storage/record_codec.hpp"
 #include "storage/sqlite_db.hpp"
 
@@ -55,6 +61,15 @@ const char* const kMigrations[] = {
       PRIMARY KEY (version, face_id)) WITHOUT ROWID;
     )sql",
 };
+// The problems PRAGMA `check` (integrity_check or quick_check) reports; empty when intact.
+std::vector<std::string> integrity_problems(SqliteDb& db, const char* check) {
+  SqliteStatement query(db, std::string("PRAGMA ") + check + "(20)");
+  std::vector<std::string> problems;
+  while (query.step())
+    if (query.text(0) != "ok") problems.push_back(query.text(0));
+  return problems;
+}
+
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kSqliteSchemaVersion,
               "one migration per schema version");
 
@@ -65,10 +80,12 @@ constexpr const char* kFaceColumns =
 
 class SqliteStore final : public GalleryStore {
  public:
-  SqliteStore(const std::string& path, const SqliteStoreOptions& options) : db_(path, options.busy_timeout) {
+  SqliteStore(const std::string& path, const SqliteStoreOptions& options)
+      : quick_check_max_bytes_(options.quick_check_max_bytes), db_(path, options.busy_timeout) {
     // Reading the schema first turns a file that is not a database (or is truncated)
     // into kCorruptStore before anything is written to it.
     const int version = schema_version();
+    if (version > 0) refuse_when_damaged();
     db_.exec("PRAGMA foreign_keys = ON");
     // WAL lets readers run while another process writes; FULL syncs every commit so an
     // enrolment that was reported done survives a power cut.
@@ -243,6 +260,9 @@ class SqliteStore final : public GalleryStore {
   template <typename Body>
   void write(Body&& body) {
     std::lock_guard lock(mutex_);
+    if (!db_.damage().empty())
+      throw Error(ErrorCode::kCorruptStore, "gallery " + db_.path() + " was found damaged (" + db_.damage() +
+                                                "); FaceID no longer writes to it. " + damaged_store_advice());
     SqliteTransaction transaction(db_, SqliteTransaction::Kind::kWrite);
     changed_.clear();
     if (!body()) return;
@@ -290,6 +310,16 @@ class SqliteStore final : public GalleryStore {
                                                 std::to_string(version) + "; this build reads up to schema " +
                                                 std::to_string(kSqliteSchemaVersion) + "): upgrade FaceID");
     return static_cast<int>(version);
+  }
+
+  void refuse_when_damaged() {
+    std::error_code ec;
+    const auto size = fs::file_size(db_.path(), ec);
+    if (ec || size > quick_check_max_bytes_) return;
+    const auto problems = integrity_problems(db_, "quick_check");
+    if (!problems.empty())
+      throw Error(ErrorCode::kCorruptStore, "gallery " + db_.path() + " is damaged (" + problems.front() +
+                                                "); FaceID neither reads nor writes it. " + damaged_store_advice());
   }
 
   // Applies the missing migrations in order, all in one transaction. The version is read
@@ -401,21 +431,81 @@ class SqliteStore final : public GalleryStore {
   }
 
   std::mutex mutex_;  // one connection, one caller at a time
+  std::uintmax_t quick_check_max_bytes_;
   SqliteDb db_;
   std::vector<std::int64_t> changed_;  // faces the running write touched, for the change log
 };
 
 }  // namespace
 
+namespace {
+
+// A new gallery is built under a temporary name and published with link(), which never
+// replaces a file: no process ever sees a half-made gallery, and of two processes creating
+// the same one, the second opens the first one's.
+void create_gallery_file(const std::string& path, const SqliteStoreOptions& options) {
+  const std::string staging = path + ".new-" + std::to_string(::getpid());
+  create_private_file(staging);
+  try {
+    SqliteStore initialise(staging, options);
+  } catch (...) {
+    ::unlink(staging.c_str());
+    throw;
+  }
+  const int linked = ::link(staging.c_str(), path.c_str());
+  const int error = errno;
+  ::unlink(staging.c_str());
+  if (linked != 0 && error != EEXIST)
+    throw Error(ErrorCode::kIo, "cannot create the gallery " + path + ": " + std::strerror(error));
+}
+
+}  // namespace
+
 std::unique_ptr<GalleryStore> open_sqlite_store(const std::string& path, const SqliteStoreOptions& options) {
+  if (path == ":memory:") return std::make_unique<SqliteStore>(path, options);
   std::error_code ec;
   const fs::path folder = fs::path(path).parent_path();
-  if (!folder.empty() && !fs::is_directory(folder, ec)) {
-    fs::create_directories(folder, ec);
-    if (ec) throw Error(ErrorCode::kIo, "cannot create the gallery folder " + folder.string() + ": " + ec.message());
+  if (!folder.empty() && !fs::is_directory(folder, ec)) create_private_directories(folder.string());
+  const auto status = fs::status(path, ec);
+  if (fs::is_directory(status)) throw Error(ErrorCode::kIo, "gallery " + path + " is a folder, not a file");
+  if (!fs::exists(status)) {
+    create_gallery_file(path, options);
+  } else if (fs::is_regular_file(status) && fs::file_size(path, ec) == 0) {
+    // An empty file is a gallery that lost its content (a full disk, a bad copy) far more
+    // often than a wish for a new one: taking it as new would hide the loss.
+    throw Error(ErrorCode::kCorruptStore, "gallery " + path + " is an empty (0-byte) file, not a gallery. " +
+                                              damaged_store_advice() +
+                                              " To start a new gallery there, delete the empty file.");
   }
-  if (fs::is_directory(path, ec)) throw Error(ErrorCode::kIo, "gallery " + path + " is a folder, not a file");
   return std::make_unique<SqliteStore>(path, options);
+}
+
+StoreCheck check_sqlite_gallery(const std::string& path) {
+  StoreCheck result;
+  result.checked = "SQLite gallery " + path + ": every page and index (PRAGMA integrity_check), foreign keys, FaceID schema";
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (!fs::exists(status)) throw Error(ErrorCode::kNotFound, "no gallery at " + path);
+  if (!fs::is_regular_file(status)) throw Error(ErrorCode::kIo, "gallery " + path + " is not a regular file");
+  if (fs::file_size(path, ec) == 0) {
+    result.problems.push_back("the file is empty (0 bytes)");
+  } else {
+    try {
+      SqliteDb db(path, SqliteStoreOptions{}.busy_timeout);
+      result.problems = integrity_problems(db, "integrity_check");
+      SqliteStatement orphans(db, "PRAGMA foreign_key_check");
+      while (orphans.step())
+        result.problems.push_back("row " + std::to_string(orphans.integer(1)) + " of " + orphans.text(0) +
+                                  " refers to a missing " + orphans.text(2) + " row");
+      SqliteStatement schema(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
+      if (schema.step() && schema.integer(0) == 0) result.problems.push_back("not a FaceID gallery (no meta table)");
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kCorruptStore) throw;
+      result.problems.push_back(e.what());
+    }
+  }
+  result.intact = result.problems.empty();
+  return result;
 }
 
 }  // namespace faceid
