@@ -18,6 +18,7 @@ struct EnrollOptions {
   std::string from_dir;
   std::string video;
   bool strict = false;
+  bool liveness = false;
 };
 
 // Enrolls one person; returns how many images were skipped as unusable.
@@ -72,12 +73,15 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--video", options->video, "Enroll --name from the best face crops of a video or camera");
   cmd->add_flag("--strict", options->strict, "Fail (and enroll nothing) if any image has no usable face");
+  add_liveness_flag(cmd, options->liveness);
   cmd->callback([options, &globals, &state] {
     if (options->from_dir.empty() == options->name.empty())
       throw Error(ErrorCode::kBadRequest, "give either --name NAME PATH... or --from-dir DB/");
     if (!options->name.empty() && options->paths.empty() && options->video.empty())
       throw Error(ErrorCode::kBadRequest, "--name needs images, folders or --video");
-    auto engine = Engine::open(globals.engine_config());
+    EngineConfig config = globals.engine_config();
+    config.liveness.enabled = options->liveness;
+    auto engine = Engine::open(config);
     std::vector<std::vector<std::string>> table;
     int skipped = 0;
     if (!options->name.empty()) {
