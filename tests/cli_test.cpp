@@ -182,21 +182,21 @@ TEST(Cli, LivenessReportsALiveScoreAndRefusesAPrintedPhoto) {
   ASSERT_EQ(run_cli(gallery, "enroll --liveness --name s0004 " + real).exit_code, 0);
   const auto refused = json_lines(run_cli(gallery, "enroll --liveness --name s0004 " + print).out);
   ASSERT_EQ(refused.size(), 1u);
-  EXPECT_EQ(refused[0]["status"], "spoof") << refused[0].dump();
-  EXPECT_FALSE(refused[0]["live"]["is_live"].get<bool>());
+  EXPECT_EQ(refused[0].at("status"), "spoof") << refused[0].dump();
+  EXPECT_FALSE(refused[0].at("live").at("is_live").get<bool>());
 
   const auto attack = json_lines(run_cli(gallery, "identify --liveness " + print).out);
   ASSERT_EQ(attack.size(), 1u);
-  ASSERT_FALSE(attack[0]["faces"].empty()) << attack[0].dump();
-  const auto& face = attack[0]["faces"][0];
-  EXPECT_EQ(face["person"], "spoof") << face.dump();
-  EXPECT_LT(face["live"]["score"].get<double>(), face["live"]["threshold"].get<double>());
+  ASSERT_FALSE(attack[0].at("faces").empty()) << attack[0].dump();
+  const auto& face = attack[0].at("faces")[0];
+  EXPECT_EQ(face.at("person"), "spoof") << face.dump();
+  EXPECT_LT(face.at("live").at("score").get<double>(), face.at("live").at("threshold").get<double>());
   const auto plain = json_lines(run_cli(gallery, "identify " + print).out);
-  EXPECT_FALSE(plain[0]["faces"][0].contains("live")) << "no liveness unless asked";
+  EXPECT_FALSE(plain[0].at("faces")[0].contains("live")) << "no liveness unless asked";
 
   const auto live = json_lines(run_cli(gallery, "identify --liveness " + real).out);
-  EXPECT_EQ(live[0]["faces"][0]["person"], "s0004") << live[0].dump();
-  EXPECT_TRUE(live[0]["faces"][0]["live"]["is_live"].get<bool>());
+  EXPECT_EQ(live[0].at("faces")[0].at("person"), "s0004") << live[0].dump();
+  EXPECT_TRUE(live[0].at("faces")[0].at("live").at("is_live").get<bool>());
 
   // A face too small for the model: "live" is null with the reason, and the exit status stays 0.
   const std::string small = test::temp_dir("cli_liveness_small") + "/small.jpg";
@@ -208,10 +208,10 @@ TEST(Cli, LivenessReportsALiveScoreAndRefusesAPrintedPhoto) {
   const auto unjudged = run_cli(gallery, "identify --liveness " + small);
   const auto lines = json_lines(unjudged.out);
   ASSERT_EQ(lines.size(), 1u);
-  if (lines[0]["faces"].empty()) GTEST_SKIP() << "the detector found no face in the shrunken photo";
-  EXPECT_TRUE(lines[0]["faces"][0]["live"].is_null()) << lines[0].dump();
-  EXPECT_NE(lines[0]["faces"][0]["live_reason"].get<std::string>().find("too small"), std::string::npos);
-  EXPECT_NE(lines[0]["faces"][0]["person"], "s0004");
+  if (lines[0].at("faces").empty()) GTEST_SKIP() << "the detector found no face in the shrunken photo";
+  EXPECT_TRUE(lines[0].at("faces")[0].at("live").is_null()) << lines[0].dump();
+  EXPECT_NE(lines[0].at("faces")[0].at("live_reason").get<std::string>().find("too small"), std::string::npos);
+  EXPECT_NE(lines[0].at("faces")[0].at("person"), "s0004");
 }
 
 }  // namespace

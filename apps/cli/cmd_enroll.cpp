@@ -28,7 +28,7 @@ int enroll_person(Engine& engine, const std::string& person, const std::vector<E
   if (images.empty()) throw Error(ErrorCode::kBadRequest, "no images to enroll for " + person);
   int skipped = 0, enrolled = 0;
   for (const auto& outcome : engine.enroll(person, images, options.strict)) {
-    if (outcome.status == EnrollStatus::kNoFace || outcome.status == EnrollStatus::kBadImage) ++skipped;
+    if (outcome.status != EnrollStatus::kEnrolled && outcome.status != EnrollStatus::kDuplicate) ++skipped;
     if (outcome.status == EnrollStatus::kEnrolled) ++enrolled;
     if (globals.output_format() == OutputFormat::kJson) {
       auto j = to_json(outcome);
