@@ -192,9 +192,11 @@ TEST(Cli, LivenessReportsALiveScoreAndRefusesAPrintedPhoto) {
   EXPECT_EQ(face.at("person"), "spoof") << face.dump();
   EXPECT_LT(face.at("live").at("score").get<double>(), face.at("live").at("threshold").get<double>());
   const auto plain = json_lines(run_cli(gallery, "identify " + print).out);
+  ASSERT_EQ(plain.size(), 1u);
   EXPECT_FALSE(plain[0].at("faces")[0].contains("live")) << "no liveness unless asked";
 
   const auto live = json_lines(run_cli(gallery, "identify --liveness " + real).out);
+  ASSERT_EQ(live.size(), 1u);
   EXPECT_EQ(live[0].at("faces")[0].at("person"), "s0004") << live[0].dump();
   EXPECT_TRUE(live[0].at("faces")[0].at("live").at("is_live").get<bool>());
 
