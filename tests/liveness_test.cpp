@@ -1,5 +1,6 @@
 // Liveness: the context-crop geometry by hand, the cannot-judge cases, the gate every front-end
 // uses, and the shipped model on real print / replay attacks (../shared/datasets/spoof_dev).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -198,6 +199,12 @@ TEST(Liveness, PrintedPhotoOfAnEnrolledUserIsNeverIdentifiedOrEnrolled) {
   ASSERT_EQ(enrolled[0].status, EnrollStatus::kEnrolled) << enrolled[0].message;
   ASSERT_TRUE(enrolled[0].liveness);
   EXPECT_TRUE(enrolled[0].liveness->is_live);
+  // Every face of a photo is checked, in one call (the model takes one crop per pass).
+  const auto everyone = engine->identify(load_image(real));
+  ASSERT_GE(everyone.size(), 2u) << "the NUAA photo shows a second face";
+  for (const auto& face : everyone) EXPECT_TRUE(face.liveness);
+  EXPECT_TRUE(std::any_of(everyone.begin(), everyone.end(),
+                          [](const FaceResult& face) { return face.person == "subject_0004"; }));
 
   const cv::Mat attack_bgr = load_image(attack);
   const auto without = engine->identify(attack_bgr, false);

@@ -24,23 +24,28 @@ class LivenessNetwork {
 
   const ModelSpec& spec() const { return spec_; }
 
+  // One crop per forward pass: the shipped exports have a fixed batch of one.
   std::vector<float> live_probabilities(const std::vector<cv::Mat>& crops) const {
-    std::vector<cv::Mat> resized(crops.size());
-    for (std::size_t i = 0; i < crops.size(); ++i)
-      cv::resize(crops[i], resized[i], spec_.input_size, 0, 0, cv::INTER_LINEAR);
-    const cv::Mat blob = cv::dnn::blobFromImages(resized, 1.0 / spec_.std, spec_.input_size,
-                                                 cv::Scalar::all(spec_.mean), spec_.rgb, false, CV_32F);
-    cv::Mat rows;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      net_.setInput(blob);
-      rows = net_.forward().reshape(1, static_cast<int>(crops.size())).clone();
+    std::vector<float> live;
+    live.reserve(crops.size());
+    for (const auto& crop : crops) {
+      cv::Mat resized;
+      cv::resize(crop, resized, spec_.input_size, 0, 0, cv::INTER_LINEAR);
+      const cv::Mat blob = cv::dnn::blobFromImage(resized, 1.0 / spec_.std, spec_.input_size,
+                                                  cv::Scalar::all(spec_.mean), spec_.rgb, false, CV_32F);
+      cv::Mat row;
+      try {
+        std::lock_guard<std::mutex> lock(mutex_);
+        net_.setInput(blob);
+        row = net_.forward().reshape(1, 1).clone();
+      } catch (const cv::Exception& e) {
+        throw Error(ErrorCode::kModelInvalid, "liveness model " + spec_.name + " failed: " + e.what());
+      }
+      if (row.cols <= spec_.live_class)
+        throw Error(ErrorCode::kModelInvalid, "liveness model " + spec_.name + " gives " + std::to_string(row.cols) +
+                                                  " classes; its live_class is " + std::to_string(spec_.live_class));
+      live.push_back(softmax_at(row.ptr<float>(0), row.cols, spec_.live_class));
     }
-    if (rows.cols <= spec_.live_class)
-      throw Error(ErrorCode::kModelInvalid, "liveness model " + spec_.name + " gives " + std::to_string(rows.cols) +
-                                                " classes; its live_class is " + std::to_string(spec_.live_class));
-    std::vector<float> live(crops.size());
-    for (int r = 0; r < rows.rows; ++r) live[r] = softmax_at(rows.ptr<float>(r), rows.cols, spec_.live_class);
     return live;
   }
 
