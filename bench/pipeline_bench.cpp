@@ -1,6 +1,7 @@
 // Per-stage cost of the default pipeline on real photos: decode, detect, align, embed, search.
 // Run: build/bench/faceid_bench [--benchmark_repetitions=5 --benchmark_report_aggregates_only=true]
 // Photos: $FACEID_BENCH_IMAGE (any photo with faces), else the installed sample group photo.
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -72,6 +73,19 @@ void BM_EmbedBatch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_EmbedBatch)->Arg(1)->Arg(4)->Arg(8)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Liveness cost per checked face (crop, resize, fr_liveness), one OpenCV thread: its CPU time.
+void BM_LivenessOneFace(benchmark::State& state) {
+  set_threads(state);
+  auto& p = pipeline();
+  const auto judgeable = std::find_if(p.faces.begin(), p.faces.end(), [&](const Detection& face) {
+    return p.engine->check_liveness(p.frame, {face}).front().judged();
+  });
+  if (judgeable == p.faces.end()) return state.SkipWithError("no face of the benchmark image can be judged");
+  const std::vector<Detection> one{*judgeable};
+  for (auto _ : state) benchmark::DoNotOptimize(p.engine->check_liveness(p.frame, one));
+}
+BENCHMARK(BM_LivenessOneFace)->Arg(1)->Unit(benchmark::kMillisecond);
 
 void BM_IdentifyFrame(benchmark::State& state) {
   set_threads(state);

@@ -14,6 +14,8 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "cli_support.hpp"
 #include "faceid/store.hpp"
@@ -162,6 +164,53 @@ TEST(Cli, KillingEnrollmentMidwayLeavesAConsistentGallery) {
   EXPECT_EQ(run_cli(gallery, "enroll --from-dir " + dir + "/db").exit_code, 0);
   const auto people = json_lines(run_cli(gallery, "people").out);
   EXPECT_EQ(people.size(), 3u);
+}
+
+TEST(Cli, LivenessReportsALiveScoreAndRefusesAPrintedPhoto) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(spoof, "spoof_dev");
+  if (!fs::exists(fs::path(test::model_dir()) / "fr_liveness.onnx"))
+    FAIL() << "fr_liveness.onnx is not installed: run `faceid models install`";
+  const std::string gallery = test::temp_dir("cli_liveness") + "/g.db";
+  const std::string real = spoof + "/images/real/nuaa/0004_0004_01_06_03_0.jpg";
+  const std::string print = spoof + "/images/spoof/nuaa/0004_0004_01_01_03_0.jpg";
+  ASSERT_TRUE(fs::exists(print));
+  ASSERT_EQ(run_cli(gallery, "enroll --liveness --name s0004 " + real).exit_code, 0);
+  const auto refused = json_lines(run_cli(gallery, "enroll --liveness --name s0004 " + print).out);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].at("status"), "spoof") << refused[0].dump();
+  EXPECT_FALSE(refused[0].at("live").at("is_live").get<bool>());
+
+  const auto attack = json_lines(run_cli(gallery, "identify --liveness " + print).out);
+  ASSERT_EQ(attack.size(), 1u);
+  ASSERT_FALSE(attack[0].at("faces").empty()) << attack[0].dump();
+  const auto& face = attack[0].at("faces")[0];
+  EXPECT_EQ(face.at("person"), "spoof") << face.dump();
+  EXPECT_LT(face.at("live").at("score").get<double>(), face.at("live").at("threshold").get<double>());
+  const auto plain = json_lines(run_cli(gallery, "identify " + print).out);
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_FALSE(plain[0].at("faces")[0].contains("live")) << "no liveness unless asked";
+
+  const auto live = json_lines(run_cli(gallery, "identify --liveness " + real).out);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].at("faces")[0].at("person"), "s0004") << live[0].dump();
+  EXPECT_TRUE(live[0].at("faces")[0].at("live").at("is_live").get<bool>());
+
+  // A face too small for the model: "live" is null with the reason, and the exit status stays 0.
+  const std::string small = test::temp_dir("cli_liveness_small") + "/small.jpg";
+  cv::Mat tiny;
+  // The detector still finds a face of ~30 px in a 320x240 frame; liveness needs 32.
+  cv::resize(cv::imread(real), tiny, {}, 0.16, 0.16, cv::INTER_AREA);
+  cv::Mat canvas(240, 320, CV_8UC3, cv::Scalar(90, 110, 130));
+  tiny.copyTo(canvas(cv::Rect(100, 60, tiny.cols, tiny.rows)));
+  cv::imwrite(small, canvas);
+  const auto unjudged = run_cli(gallery, "identify --liveness " + small);
+  const auto lines = json_lines(unjudged.out);
+  ASSERT_EQ(lines.size(), 1u);
+  ASSERT_FALSE(lines[0].at("faces").empty()) << lines[0].dump();
+  EXPECT_TRUE(lines[0].at("faces")[0].at("live").is_null()) << lines[0].dump();
+  EXPECT_NE(lines[0].at("faces")[0].at("live_reason").get<std::string>().find("too small"), std::string::npos);
+  EXPECT_NE(lines[0].at("faces")[0].at("person"), "s0004");
 }
 
 }  // namespace

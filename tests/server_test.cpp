@@ -828,5 +828,52 @@ TEST(ServerKeysCli, CreateListRotateRevoke) {
   EXPECT_NE(run(cli + " revoke " + key["id"].get<std::string>()).first, 0);
 }
 
+TEST_F(ServerTest, LivenessCollectionRefusesAndNeverNamesAPrintedPhoto) {
+  FACEID_REQUIRE_DATASET(spoof, "spoof_dev");
+  if (!std::filesystem::exists(test::model_dir() + "/fr_liveness.onnx"))
+    FAIL() << "fr_liveness.onnx is not installed: run `faceid models install`";
+  auto bytes_of = [](const std::string& path) {
+    const auto bytes = read_file_bytes(path, 16u << 20);
+    return image_json(std::string(bytes.begin(), bytes.end()));
+  };
+  const json real = bytes_of(spoof + "/images/real/nuaa/0004_0004_01_06_03_0.jpg");
+  const json print = bytes_of(spoof + "/images/spoof/nuaa/0004_0004_01_01_03_0.jpg");
+  auto admin = server_->admin();
+  const json created = parse(post_json(*admin, "/v1/collections", {{"name", "guarded"}, {"liveness", true}}));
+  EXPECT_TRUE(created.at("liveness").get<bool>()) << created.dump();
+  auto c = server_->admin();
+  const json enrolled = parse(post_json(*c, "/v1/collections/guarded/subjects", {{"name", "s0004"}, {"images", {real, print}}}));
+  ASSERT_EQ(enrolled.at("results").size(), 2u) << enrolled.dump();
+  EXPECT_EQ(enrolled.at("results")[0].at("status"), "enrolled") << enrolled.dump();
+  EXPECT_EQ(enrolled.at("results")[1].at("status"), "spoof") << enrolled.dump();
+
+  // The collection default applies; liveness=false turns it off for one request.
+  const json attack = parse(post_json(*c, "/v1/collections/guarded/recognize", {{"image", print}}));
+  ASSERT_FALSE(attack.at("faces").empty()) << attack.dump();
+  EXPECT_TRUE(attack.at("faces")[0].at("subject").is_null()) << attack.dump();
+  EXPECT_EQ(attack.at("faces")[0].at("status"), "spoof");
+  EXPECT_FALSE(attack.at("faces")[0].at("live").at("is_live").get<bool>());
+  const json unchecked = parse(post_json(*c, "/v1/collections/guarded/recognize", {{"image", print}, {"liveness", false}}));
+  EXPECT_FALSE(unchecked.at("faces")[0].contains("live")) << unchecked.dump();
+  const json genuine = parse(post_json(*c, "/v1/collections/guarded/recognize", {{"image", real}}));
+  EXPECT_EQ(genuine.at("faces")[0].at("subject"), "s0004") << genuine.dump();
+  EXPECT_TRUE(genuine.at("faces")[0].at("live").at("is_live").get<bool>());
+
+  const json verified = parse(post_json(*c, "/v1/collections/guarded/verify", {{"image", print}, {"subject", "s0004"}}));
+  EXPECT_FALSE(verified.at("same_person").get<bool>()) << verified.dump();
+  const json pair = parse(post_json(*c, "/v1/verify", {{"image_a", real}, {"image_b", print}, {"liveness", true}}));
+  EXPECT_FALSE(pair.at("same_person").get<bool>()) << pair.dump();
+  EXPECT_FALSE(pair.at("face_b").at("live").at("is_live").get<bool>());
+
+  cv::Mat grey = cv::imread(spoof + "/images/real/nuaa/0004_0004_01_06_03_0.jpg", cv::IMREAD_GRAYSCALE);
+  std::vector<std::uint8_t> grey_jpeg;
+  cv::imencode(".jpg", grey, grey_jpeg);
+  const json detected = parse(post_json(*c, "/v1/detect", {{"image", image_json(std::string(grey_jpeg.begin(), grey_jpeg.end()))}, {"liveness", true}}));
+  ASSERT_FALSE(detected.at("faces").empty()) << detected.dump();
+  EXPECT_TRUE(detected.at("faces")[0].at("live").is_null()) << detected.dump();
+  EXPECT_NE(detected.at("faces")[0].at("live_reason").get<std::string>().find("grayscale"), std::string::npos);
+  expect_error(post_json(*c, "/v1/detect", {{"image", real}, {"liveness", "maybe"}}), 400, "bad_request");
+}
+
 }  // namespace
 }  // namespace faceid

@@ -35,6 +35,9 @@ EngineConfig GlobalOptions::engine_config() const {
   config.threshold = threshold;
   config.align = !no_align;
   config.embedding.flip_augment = flip;
+  config.liveness.model = liveness_model;
+  config.liveness.model_file = liveness_file;
+  config.liveness.threshold = liveness_threshold;
   return config;
 }
 

@@ -29,6 +29,9 @@ struct GlobalOptions {
   std::optional<float> threshold;
   bool no_align = false;
   bool flip = false;
+  std::string liveness_model = LivenessOptions{}.model;
+  std::string liveness_file;
+  std::optional<float> liveness_threshold;
   std::string format = "json";
   bool verbose = false;
 
@@ -56,5 +59,11 @@ void add_eval_command(CLI::App& app, GlobalOptions& globals, RunState& state);
 void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state);
 void add_keys_command(CLI::App& app, GlobalOptions& globals, RunState& state);
 void add_check_command(CLI::App& app, GlobalOptions& globals, RunState& state);
+// apps/cli/cmd_liveness.cpp: `faceid eval liveness` and `faceid calibrate --liveness`.
+void add_eval_liveness_command(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state);
+void calibrate_liveness(const GlobalOptions& globals, const std::string& samples_manifest, const std::string& root,
+                        double apcer, RunState& state);
+// `--liveness` of identify, verify, enroll and watch.
+void add_liveness_flag(CLI::App* cmd, bool& enabled);
 
 }  // namespace faceid::cli

@@ -18,14 +18,17 @@ struct EnrollOptions {
   std::string from_dir;
   std::string video;
   bool strict = false;
+  bool liveness = false;
 };
 
-// Images of a run that were not enrolled: no face (exit 1) or unreadable (exit 2).
+// Images of a run that were not enrolled: no face or not judged live (exit 1), unreadable (exit 2).
 struct Skipped {
   int no_face = 0;
+  int not_live = 0;  // --liveness: a spoof, or a face liveness cannot judge
   int bad_image = 0;
   Skipped& operator+=(const Skipped& other) {
     no_face += other.no_face;
+    not_live += other.not_live;
     bad_image += other.bad_image;
     return *this;
   }
@@ -41,6 +44,7 @@ Skipped enroll_person(Engine& engine, const std::string& person, const std::vect
   for (const auto& outcome : engine.enroll(person, images, options.strict)) {
     if (outcome.status == EnrollStatus::kNoFace) ++skipped.no_face;
     if (outcome.status == EnrollStatus::kBadImage) ++skipped.bad_image;
+    if (outcome.status == EnrollStatus::kSpoof || outcome.status == EnrollStatus::kCannotJudge) ++skipped.not_live;
     if (outcome.status == EnrollStatus::kEnrolled) ++enrolled;
     if (globals.output_format() == OutputFormat::kJson) {
       auto j = to_json(outcome);
@@ -51,7 +55,7 @@ Skipped enroll_person(Engine& engine, const std::string& person, const std::vect
                        std::to_string(outcome.faces_found), outcome.message});
     }
   }
-  const int unusable = skipped.no_face + skipped.bad_image;
+  const int unusable = skipped.no_face + skipped.not_live + skipped.bad_image;
   std::cerr << person << ": " << enrolled << " enrolled, " << unusable << " skipped, "
             << images.size() - enrolled - unusable << " already enrolled\n";
   return skipped;
@@ -86,12 +90,15 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--video", options->video, "Enroll --name from the best face crops of a video or camera");
   cmd->add_flag("--strict", options->strict, "Fail (and enroll nothing) if any image has no usable face");
+  add_liveness_flag(cmd, options->liveness);
   cmd->callback([options, &globals, &state] {
     if (options->from_dir.empty() == options->name.empty())
       throw Error(ErrorCode::kBadRequest, "give either --name NAME PATH... or --from-dir DB/");
     if (!options->name.empty() && options->paths.empty() && options->video.empty())
       throw Error(ErrorCode::kBadRequest, "--name needs images, folders or --video");
-    auto engine = Engine::open(globals.engine_config());
+    EngineConfig config = globals.engine_config();
+    config.liveness.enabled = options->liveness;
+    auto engine = Engine::open(config);
     std::vector<std::vector<std::string>> table;
     Skipped skipped;
     if (!options->name.empty()) {
@@ -113,7 +120,7 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
     }
     if (globals.output_format() == OutputFormat::kTable)
       print_table({"PERSON", "SOURCE", "STATUS", "FACES", "NOTE"}, table);
-    state.exit_code = skipped.bad_image > 0 ? 2 : skipped.no_face > 0 ? 1 : 0;
+    state.exit_code = skipped.bad_image > 0 ? 2 : skipped.no_face + skipped.not_live > 0 ? 1 : 0;
   });
 }
 

@@ -787,12 +787,29 @@ void add_calibrate(CLI::App& app, GlobalOptions& globals, RunState& state) {
   auto options = std::make_shared<EvalOptions>();
   auto files = std::make_shared<std::vector<std::string>>();
   auto far = std::make_shared<double>(1e-3);
+  struct LivenessCalibration {
+    bool enabled = false;
+    double apcer = 0.05;
+    std::string manifest;
+  };
+  auto liveness = std::make_shared<LivenessCalibration>();
   auto* cmd = app.add_subcommand(
       "calibrate", "Pick the threshold for a target false accept rate and write it into <model-dir>/manifest.json");
-  cmd->add_option("--pairs", *files, "Pairs file(s) with enough impostor pairs (>= 1/FAR)")->required();
+  cmd->add_option("--pairs", *files, "Pairs file(s) with enough impostor pairs (>= 1/FAR)");
   cmd->add_option("--far", *far, "Target false accept rate")->capture_default_str()->check(CLI::Range(1e-9, 1.0));
+  cmd->add_flag("--liveness", liveness->enabled, "Calibrate the liveness model's live threshold instead");
+  cmd->add_option("--apcer", liveness->apcer, "With --liveness: target attack presentation classification error rate")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1.0));
+  cmd->add_option("--manifest", liveness->manifest, "With --liveness: labelled images (see `faceid eval liveness`)");
   add_shared_options(cmd, *options, false);
-  cmd->callback([options, files, far, &globals, &state] {
+  cmd->callback([options, files, far, liveness, &globals, &state] {
+    if (liveness->enabled) {
+      if (liveness->manifest.empty()) throw Error(ErrorCode::kBadRequest, "--liveness needs --manifest FILE");
+      calibrate_liveness(globals, liveness->manifest, options->root, liveness->apcer, state);
+      return;
+    }
+    if (files->empty()) throw Error(ErrorCode::kBadRequest, "--pairs is required");
     const EngineConfig base = globals.engine_config();
     const EmbedSetting setting{base.detector, base.embedder, base.align, base.embedding.flip_augment};
     const PairSet set = load_pairs(*files, 10, *options);
@@ -843,6 +860,7 @@ void add_eval_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   eval_cmd->require_subcommand(1);
   add_verify(eval_cmd, globals, state);
   add_identify(eval_cmd, globals, state);
+  add_eval_liveness_command(eval_cmd, globals, state);
   add_calibrate(app, globals, state);
 }
 

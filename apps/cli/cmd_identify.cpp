@@ -10,10 +10,14 @@ namespace faceid::cli {
 
 void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   auto paths = std::make_shared<std::vector<std::string>>();
+  auto liveness = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("identify", "Find every face in images and name who it is (or unknown)");
   cmd->add_option("images", *paths, "Image files or folders")->required();
-  cmd->callback([paths, &globals, &state] {
-    auto engine = Engine::open(globals.engine_config());
+  add_liveness_flag(cmd, *liveness);
+  cmd->callback([paths, liveness, &globals, &state] {
+    EngineConfig config = globals.engine_config();
+    config.liveness.enabled = *liveness;
+    auto engine = Engine::open(config);
     std::vector<std::vector<std::string>> table;
     bool failed = false;
     std::vector<std::string> files;
@@ -38,7 +42,7 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
         for (const auto& face : result.faces) {
           line["faces"].push_back(to_json(face));
           const auto& b = face.detection.box;
-          table.push_back({file, face.person.value_or("unknown"), format_score(face.score),
+          table.push_back({file, line["faces"].back()["person"].get<std::string>(), format_score(face.score),
                            face.runner_up ? face.runner_up->person + " " + format_score(face.runner_up->score)
                                           : "-",
                            std::to_string(int(b.x)) + "," + std::to_string(int(b.y)) + " " +

@@ -7,10 +7,14 @@ namespace faceid::cli {
 
 void add_verify_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   auto images = std::make_shared<std::vector<std::string>>();
+  auto liveness = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("verify", "Are two faces the same person? (exit 0 = same, 1 = different)");
   cmd->add_option("images", *images, "Two image files")->required()->expected(2);
-  cmd->callback([images, &globals, &state] {
-    auto engine = Engine::open(globals.engine_config());
+  add_liveness_flag(cmd, *liveness);
+  cmd->callback([images, liveness, &globals, &state] {
+    EngineConfig config = globals.engine_config();
+    config.liveness.enabled = *liveness;
+    auto engine = Engine::open(config);
     const auto& limits = engine->config().limits;
     const VerifyResult result =
         engine->verify(load_image((*images)[0], limits), load_image((*images)[1], limits));

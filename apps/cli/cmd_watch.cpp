@@ -70,6 +70,8 @@ nlohmann::json event_json(const VideoEvent& event) {
                       {"votes", face.votes},
                       {"recognitions", face.recognitions},
                       {"quality", std::round(face.quality * 100.f) / 100.f}};
+  if (face.live_score)
+    j["live"] = {{"score", std::round(*face.live_score * 10000.f) / 10000.f}, {"samples", face.live_samples}};
   j.update(to_json(face.detection));
   return j;
 }
@@ -204,7 +206,9 @@ void print_summary(const nlohmann::json& summary, OutputFormat format) {
 
 void run_watch(const WatchOptions& options, const GlobalOptions& globals, RunState& state) {
   const OutputFormat format = globals.output_format();
-  auto engine = Engine::open(globals.engine_config());
+  EngineConfig config = globals.engine_config();
+  config.liveness.enabled = options.video.liveness;  // loads the liveness model up front
+  auto engine = Engine::open(config);
   VideoIdentifier identifier(*engine, options.video);
 
   g_stop.store(false);
@@ -326,6 +330,11 @@ void add_watch_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   cmd->add_option("--min-quality", options->video.min_quality, "Faces below this quality (0..1) are not recognised")
       ->capture_default_str()
       ->check(CLI::Range(0.f, 1.f));
+  add_liveness_flag(cmd, options->video.liveness);
+  cmd->add_option("--liveness-frames", options->video.liveness_frames,
+                  "With --liveness: judged faces whose mean live score decides a track")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--scene-cut", options->video.scene_cut_threshold,
                   "Frame change (0..255) taken as a cut that ends all tracks; 0 = off")
       ->capture_default_str()

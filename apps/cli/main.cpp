@@ -35,6 +35,12 @@ int main(int argc, char** argv) {
   app.add_option("--threshold", globals.threshold, "Decision threshold (default: the manifest's for the metric)");
   app.add_flag("--no-align", globals.no_align, "Crop the detector box instead of 5-point alignment");
   app.add_flag("--flip", globals.flip, "Test-time augmentation: also embed the mirror image");
+  app.add_option("--liveness-model", globals.liveness_model, "Liveness model name from the manifest (with --liveness)")
+      ->capture_default_str();
+  app.add_option("--liveness-file", globals.liveness_file, "Use this liveness model file instead of the manifest's");
+  app.add_option("--liveness-threshold", globals.liveness_threshold,
+                 "Live score a face needs (default: the manifest's, see `faceid calibrate --liveness`)")
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--format", globals.format, "Output: json (one object per line) | table")
       ->check(CLI::IsMember({"json", "table"}))
       ->capture_default_str();

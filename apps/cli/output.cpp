@@ -26,9 +26,23 @@ json to_json(const Detection& d) {
           {"landmarks", landmarks}};
 }
 
+void add_liveness(json& face, const std::optional<LivenessResult>& liveness) {
+  if (!liveness) return;
+  if (liveness->judged()) {
+    face["live"] = {{"score", round4(*liveness->score)}, {"is_live", liveness->is_live},
+                    {"threshold", round4(liveness->threshold)}};
+  } else {
+    face["live"] = nullptr;
+    face["live_reason"] = liveness->reason;
+  }
+}
+
 json to_json(const FaceResult& face) {
   json j = to_json(face.detection);
-  j["person"] = face.person ? json(*face.person) : json("unknown");
+  // A face refused by liveness is reported as what it is, never under a name.
+  const bool refused = face.liveness && liveness_refusal(*face.liveness);
+  j["person"] = face.person ? json(*face.person) : refused ? json(liveness_status(*face.liveness)) : json("unknown");
+  add_liveness(j, face.liveness);
   j["score"] = round4(face.score);
   j["threshold"] = round4(face.threshold);
   j["best"] = face.best ? json{{"person", face.best->person}, {"score", round4(face.best->score)}} : json(nullptr);
@@ -43,13 +57,17 @@ json to_json(const EnrollOutcome& o) {
   if (o.face_id) j["face_id"] = *o.face_id;
   if (o.detection) j["face"] = to_json(*o.detection);
   if (!o.message.empty()) j["message"] = o.message;
+  add_liveness(j, o.liveness);
   return j;
 }
 
 json to_json(const VerifyResult& r) {
-  return {{"same_person", r.same_person}, {"score", round4(r.score)},     {"threshold", round4(r.threshold)},
-          {"metric", metric_name(r.metric)}, {"faces_in_a", r.faces_in_a}, {"faces_in_b", r.faces_in_b},
-          {"face_a", to_json(r.face_a)},   {"face_b", to_json(r.face_b)}};
+  json j = {{"same_person", r.same_person}, {"score", round4(r.score)},     {"threshold", round4(r.threshold)},
+            {"metric", metric_name(r.metric)}, {"faces_in_a", r.faces_in_a}, {"faces_in_b", r.faces_in_b},
+            {"face_a", to_json(r.face_a)},   {"face_b", to_json(r.face_b)}};
+  add_liveness(j["face_a"], r.liveness_a);
+  add_liveness(j["face_b"], r.liveness_b);
+  return j;
 }
 
 json error_json(const std::string& code, const std::string& message) {

@@ -15,6 +15,7 @@
 #include "faceid/embedder.hpp"
 #include "faceid/image.hpp"
 #include "faceid/index.hpp"
+#include "faceid/liveness.hpp"
 #include "faceid/metric.hpp"
 #include "faceid/models.hpp"
 #include "faceid/store.hpp"
@@ -40,6 +41,7 @@ struct EngineConfig {
   bool keep_crops = true;          // store the aligned crop of each enrolled face
   ImageLimits limits;
   int candidates = 2;              // people reported per face (best + runner-up)
+  LivenessOptions liveness;        // anti-spoofing of identified, verified and enrolled faces
 };
 
 // One image to enroll: raw bytes (hashed for idempotence) and a label for messages.
@@ -48,7 +50,7 @@ struct EnrollImage {
   std::vector<std::uint8_t> bytes;
 };
 
-enum class EnrollStatus { kEnrolled, kDuplicate, kNoFace, kBadImage };
+enum class EnrollStatus { kEnrolled, kDuplicate, kNoFace, kBadImage, kSpoof, kCannotJudge };
 const char* enroll_status_name(EnrollStatus status);
 
 struct EnrollOutcome {
@@ -58,6 +60,7 @@ struct EnrollOutcome {
   std::optional<std::int64_t> face_id;
   std::optional<Detection> detection;
   std::string message;                 // why it was skipped, or the owner of a duplicate
+  std::optional<LivenessResult> liveness;  // set when liveness was checked
 };
 
 struct VerifyResult {
@@ -67,6 +70,8 @@ struct VerifyResult {
   Metric metric = Metric::kCosine;
   Detection face_a, face_b;
   int faces_in_a = 0, faces_in_b = 0;
+  // Set when liveness was checked; same_person is false unless both faces are judged live.
+  std::optional<LivenessResult> liveness_a, liveness_b;
 };
 
 struct ReindexReport {
@@ -85,6 +90,17 @@ class Engine {
 
   // Every face in a BGR image with its best match or unknown. Thread-safe.
   std::vector<FaceResult> identify(const cv::Mat& bgr) const;
+  // The same with liveness on or off for this call (identify(bgr) follows config().liveness).
+  // A face not judged live keeps its scores but no name (gate_identity()).
+  std::vector<FaceResult> identify(const cv::Mat& bgr, bool with_liveness) const;
+  // Liveness of each face, by the configured liveness model (loaded on first use). Thread-safe.
+  std::vector<LivenessResult> check_liveness(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
+  float liveness_threshold() const;  // of the liveness model (loaded on first use)
+  // The enrollment gate of every front-end: with `with_liveness`, checks `face` and, unless it
+  // is judged live, marks `outcome` refused (kSpoof / kCannotJudge, with the reason).
+  // True when the face may be enrolled.
+  bool admit_for_enrollment(const cv::Mat& bgr, const Detection& face, EnrollOutcome& outcome,
+                            bool with_liveness) const;
   // Matches given embeddings (from embed()) against the gallery.
   FaceResult match(const Embedding& embedding, int candidates) const;
   std::vector<Detection> detect(const cv::Mat& bgr) const;
@@ -92,6 +108,7 @@ class Engine {
   std::vector<Embedding> embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
   // Compares the subject face (subject_face()) of each image. Error(kNoFace) when one has none.
   VerifyResult verify(const cv::Mat& a, const cv::Mat& b) const;
+  VerifyResult verify(const cv::Mat& a, const cv::Mat& b, bool with_liveness) const;
   // The aligned crop the embedder sees for a detection.
   cv::Mat aligned_crop(const cv::Mat& bgr, const Detection& face) const;
 

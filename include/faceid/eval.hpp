@@ -205,6 +205,49 @@ std::vector<ImageFace> embed_images(const Engine& engine, const std::vector<std:
 // The default cache file: `eval_cache.db` in the `cache` folder next to the model folder.
 std::string default_cache_path(const std::string& model_dir);
 
+// ---------------------------------------------------------------- liveness (ISO/IEC 30107-3)
+
+// One row of a presentation-attack manifest (TSV with a header naming the columns `path`,
+// `label` = real | spoof, and optionally `attack_type` and `source`).
+struct LivenessSample {
+  std::string path;  // resolved against the root folder
+  bool attack = false;
+  std::string attack_type;
+  std::string source;
+};
+// Error(kBadRequest) naming the line for a missing column or an unknown label.
+std::vector<LivenessSample> parse_liveness_manifest(const std::string& tsv_path, const std::string& root);
+
+struct LivenessScore {
+  LivenessSample sample;
+  std::optional<float> score;  // empty: no face, unreadable image or cannot judge (then rejected)
+  std::string reason;
+};
+// The live score of each sample's subject face (subject_face()), by the engine's liveness model.
+std::vector<LivenessScore> score_liveness(const Engine& engine, const std::vector<LivenessSample>& samples,
+                                          bool show_progress);
+
+// ISO/IEC 30107-3 figures of one set. Bona fide = real faces; a face is accepted as live when its
+// score is >= threshold. Samples without a score are rejected at every threshold: they raise
+// BPCER when real and never count as accepted attacks.
+struct LivenessMetrics {
+  std::size_t bona_fide = 0, attacks = 0;
+  std::size_t bona_fide_not_judged = 0, attacks_not_judged = 0;
+  double threshold = 0;
+  double apcer = 0, bpcer = 0, acer = 0;  // at `threshold`
+  double auc = 0;
+  // BPCER at the most lenient threshold keeping APCER <= 10 % / 5 % (and those thresholds).
+  OperatingPoint at_apcer_10, at_apcer_5;
+  std::map<std::string, double> apcer_by_attack_type;  // at `threshold`
+  std::vector<RocPoint> roc;                           // far = APCER, tar = 1 - BPCER
+};
+// Error(kBadRequest) unless both classes are present.
+LivenessMetrics liveness_metrics(const std::vector<LivenessScore>& scores, double threshold);
+// The inclusive threshold (score >= it accepted) of the most lenient operating point whose
+// APCER stays <= `apcer`: what `faceid calibrate --liveness` writes. Error(kBadRequest) when
+// there are fewer than 1/apcer attacks.
+double liveness_threshold_at_apcer(const std::vector<LivenessScore>& scores, double apcer);
+
 // ---------------------------------------------------------------- plots
 
 struct NamedRoc {

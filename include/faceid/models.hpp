@@ -11,13 +11,14 @@
 
 namespace faceid {
 
-enum class ModelKind { kDetector, kLandmarks, kEmbedder };
+enum class ModelKind { kDetector, kLandmarks, kEmbedder, kLiveness };
 
 struct ModelSpec {
   std::string name;          // unique id, e.g. "fr_feature"
   std::string version;       // bumps when weights change; part of the embedding model id
   ModelKind kind = ModelKind::kEmbedder;
-  std::string format;        // decoder: ultraface | landmark68 | yunet | scrfd | retinaface | arcface | fusion
+  std::string format;        // decoder: ultraface | landmark68 | yunet | scrfd | retinaface | arcface |
+                             //   softmax_classifier (liveness) | fusion
   std::string file;          // file name inside a model folder, or an absolute path ("" for a fusion)
   std::string sha256;        // pinned hash; empty = not pinned (user-supplied file)
   std::string config;        // second file some formats need (Caffe prototxt), "" = none
@@ -34,7 +35,13 @@ struct ModelSpec {
   // Fusion embedders: the member embedders and their score weights (empty = equal weights).
   std::vector<std::string> members;
   std::vector<float> weights;
-  std::map<std::string, float> thresholds;  // metric -> 1:1 verification threshold
+  // Liveness models: the face box (made square, side = its height, when square_crop) is
+  // scaled by crop_scale about its centre and shifted back inside the image; the network's
+  // softmax at live_class is the live probability.
+  float crop_scale = 1.f;
+  bool square_crop = false;
+  int live_class = 0;
+  std::map<std::string, float> thresholds;  // metric -> 1:1 verification threshold ("live" for liveness)
   // metric -> 1:N open-set threshold. Searching many faces gives a stranger many chances
   // to look alike, so identification needs a stricter threshold than one comparison.
   std::map<std::string, float> identify_thresholds;

@@ -7,6 +7,7 @@
 //   faceid::ApiKeyStore keys(data_dir + "/keys.json");
 //   faceid::RestServer server(*models, collections, keys, options);
 //   server.bind(); server.run();                            // stop() from another thread
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -35,6 +36,7 @@ struct RecognizeOptions {
   int top_k = 1;                    // candidates reported per face
   std::optional<float> threshold;   // overrides the engine's decision threshold
   int max_faces = 0;                // 0 = every face; otherwise the largest ones
+  bool liveness = false;            // check each face; one not judged live is never named
 };
 
 struct Recognition {
@@ -42,6 +44,7 @@ struct Recognition {
   std::optional<std::string> person;        // empty = unknown
   std::vector<MatchCandidate> candidates;   // best first
   float threshold = 0.f;
+  std::optional<LivenessResult> liveness;   // set when checked
 };
 
 struct SubjectMatch {
@@ -51,6 +54,7 @@ struct SubjectMatch {
   bool same_person = false;
   Detection detection;  // the probe's subject face (subject_face())
   int faces_in_image = 0;
+  std::optional<LivenessResult> liveness;  // set when checked
 };
 
 // One gallery store with its in-memory index. Writes run as one store transaction
@@ -90,14 +94,19 @@ class Collection {
   std::vector<Recognition> recognize(const cv::Mat& bgr, const RecognizeOptions& options) const;
   Recognition recognize_embedding(const Embedding& embedding, const RecognizeOptions& options) const;
   // Compares the subject face of `bgr` with the stored faces of `subject` only.
+  // With `liveness`, a probe face not judged live is never the same person.
   SubjectMatch verify_subject(const cv::Mat& bgr, const std::string& subject,
-                              std::optional<float> threshold) const;
+                              std::optional<float> threshold, bool liveness = false) const;
 
   std::size_t face_count() const;
   std::size_t subject_count() const;
   std::size_t index_tombstones() const;  // deleted faces the HNSW graph still holds
   // Asks the store for its version: throws (e.g. Error(kUnavailable)) when it does not answer.
   void check_store() const;
+  // The collection's liveness default: recognition and verification requests that do not say
+  // otherwise check liveness, and enrollment refuses faces not judged live.
+  bool liveness_default() const { return liveness_default_; }
+  void set_liveness_default(bool on) { liveness_default_ = on; }
   // Clears every subject and deletes the index snapshot (used before the collection is dropped).
   void clear();
   // Applies the store's writes the index has not seen yet (what the background thread does).
@@ -131,6 +140,7 @@ class Collection {
   bool sync_requested_ = false;
   bool stopping_ = false;
   std::thread sync_thread_;  // runs sync_loop(); joined by the destructor
+  std::atomic<bool> liveness_default_{false};
 };
 
 struct CollectionSetOptions {
@@ -146,6 +156,7 @@ struct CollectionInfo {
   std::string created_at;
   std::size_t subjects = 0;
   std::size_t faces = 0;
+  bool liveness = false;  // Collection::liveness_default()
 };
 
 // The named collections of a data folder, opened lazily and kept open. Thread-safe.
@@ -155,7 +166,7 @@ class CollectionSet {
   ~CollectionSet();
 
   // Names: 1-64 characters of [A-Za-z0-9_-]. Error(kBadRequest) / Error(kConflict).
-  std::shared_ptr<Collection> create(const std::string& name);
+  std::shared_ptr<Collection> create(const std::string& name, bool liveness = false);
   std::shared_ptr<Collection> get(const std::string& name);  // Error(kNotFound)
   void remove(const std::string& name);                      // Error(kNotFound)
   CollectionInfo info(const std::string& name);             // Error(kNotFound)
@@ -172,7 +183,11 @@ class CollectionSet {
   const Engine& models_;
   CollectionSetOptions options_;
   mutable std::mutex mutex_;
-  std::map<std::string, std::string> catalog_;  // name -> created_at
+  struct CatalogEntry {
+    std::string created_at;
+    bool liveness = false;
+  };
+  std::map<std::string, CatalogEntry> catalog_;
   std::map<std::string, std::shared_ptr<Collection>> open_;
 };
 

@@ -34,6 +34,18 @@ struct MatchCandidate {
   float score = 0.f;
 };
 
+// Whether a face is a live person or a presentation attack (a photo, a screen).
+// `score` is empty when the face cannot be judged (`reason` says why): such a face is
+// never taken as live.
+struct LivenessResult {
+  std::optional<float> score;  // probability of a live face, in [0, 1]
+  bool is_live = false;        // score >= threshold
+  float threshold = 0.f;
+  std::string reason;          // why it cannot be judged; "" when judged
+
+  bool judged() const { return score.has_value(); }
+};
+
 // One face found in an image and what the gallery says about it.
 struct FaceResult {
   Detection detection;
@@ -43,6 +55,8 @@ struct FaceResult {
   std::optional<MatchCandidate> best;         // best candidate, accepted or not
   std::optional<MatchCandidate> runner_up;    // second-best distinct person
   float threshold = 0.f;                      // threshold applied
+  // Set when liveness was checked. A face not judged live is never named (`person` empty).
+  std::optional<LivenessResult> liveness;
 };
 
 }  // namespace faceid

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -53,12 +54,17 @@ struct VideoOptions {
   // 0..255, above this) ends every track. The median ignores motion and borders that
   // change only part of the picture. 0 = never (a fixed camera).
   float scene_cut_threshold = 5.f;
+  // Anti-spoofing: a track is named only once the mean of its first `liveness_frames` judged
+  // live scores (taken at its recognitions, not on every frame) reaches the liveness threshold;
+  // otherwise it becomes an attack. Uses the engine's liveness model.
+  bool liveness = false;
+  int liveness_frames = 3;
   TrackerOptions tracking;
   QualityOptions quality;
 };
 
-enum class IdentityState { kPending, kIdentified, kUnknown };
-const char* identity_state_name(IdentityState state);  // "pending", "identified", "unknown"
+enum class IdentityState { kPending, kIdentified, kUnknown, kAttack };
+const char* identity_state_name(IdentityState state);  // "pending", "identified", "unknown", "attack"
 
 struct TrackedFace {
   int track_id = 0;
@@ -71,10 +77,14 @@ struct TrackedFace {
   int recognitions = 0;    // recognitions of this track so far
   float quality = 0.f;     // quality of the latest detected face of the track
   double first_seen = 0.;  // timestamp of the frame the track was confirmed on
+  // With VideoOptions::liveness: the mean live score so far (empty until one face was judged)
+  // and how many judged faces it averages.
+  std::optional<float> live_score;
+  int live_samples = 0;
 };
 
-enum class VideoEventType { kEnter, kIdentified, kLeave };
-const char* video_event_name(VideoEventType type);  // "enter", "identified", "leave"
+enum class VideoEventType { kEnter, kIdentified, kLeave, kAttack };
+const char* video_event_name(VideoEventType type);  // "enter", "identified", "leave", "attack"
 
 struct VideoEvent {
   VideoEventType type = VideoEventType::kEnter;
@@ -86,6 +96,7 @@ struct VideoStats {
   std::int64_t frames = 0;
   std::int64_t detector_runs = 0;
   std::int64_t recognitions = 0;     // faces embedded and matched
+  std::int64_t liveness_checks = 0;  // faces checked for liveness
   std::int64_t tracks = 0;           // confirmed tracks so far
   std::int64_t scene_cuts = 0;
   double last_frame_ms = 0.;         // wall time of the latest process() call

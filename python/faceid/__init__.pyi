@@ -45,6 +45,22 @@ class Candidate:
     @property
     def score(self) -> float: ...
 
+class Liveness:
+    """Whether a face is a live person or an attack (photo, screen)."""
+    @property
+    def score(self) -> Optional[float]:
+        """Live probability in [0, 1], or None when it cannot be judged."""
+    @property
+    def is_live(self) -> bool: ...
+    @property
+    def threshold(self) -> float: ...
+    @property
+    def reason(self) -> str:
+        """Why it cannot be judged ('' when judged)."""
+    @property
+    def status(self) -> str:
+        """'live', 'spoof' or 'cannot_judge'."""
+
 class FaceResult:
     """One face of an image and who it is."""
     @property
@@ -64,6 +80,9 @@ class FaceResult:
     def best(self) -> Optional[Candidate]: ...
     @property
     def runner_up(self) -> Optional[Candidate]: ...
+    @property
+    def liveness(self) -> Optional[Liveness]:
+        """Liveness when checked, else None. A face not judged live has user_id None."""
 
 class VerifyResult:
     """Comparison of the subject face (the largest confident one) of two images; true when they are the same person."""
@@ -83,6 +102,10 @@ class VerifyResult:
     def faces_in_a(self) -> int: ...
     @property
     def faces_in_b(self) -> int: ...
+    @property
+    def liveness_a(self) -> Optional[Liveness]: ...
+    @property
+    def liveness_b(self) -> Optional[Liveness]: ...
     def __bool__(self) -> bool: ...
 
 class EnrollOutcome:
@@ -91,7 +114,7 @@ class EnrollOutcome:
     def source(self) -> str: ...
     @property
     def status(self) -> str:
-        """'enrolled', 'duplicate', 'no_face' or 'bad_image'."""
+        """'enrolled', 'duplicate', 'no_face', 'bad_image', 'spoof' or 'cannot_judge'."""
     @property
     def faces_found(self) -> int: ...
     @property
@@ -100,6 +123,8 @@ class EnrollOutcome:
     def detection(self) -> Optional[Detection]: ...
     @property
     def message(self) -> str: ...
+    @property
+    def liveness(self) -> Optional[Liveness]: ...
 
 class Person:
     """An enrolled person."""
@@ -129,7 +154,12 @@ class TrackedFace:
         """The decided person, or None while pending or unknown."""
     @property
     def state(self) -> str:
-        """'pending', 'identified' or 'unknown'."""
+        """'pending', 'identified', 'unknown' or 'attack'."""
+    @property
+    def live_score(self) -> Optional[float]:
+        """Mean live score so far (liveness on), or None."""
+    @property
+    def live_samples(self) -> int: ...
     @property
     def score(self) -> float: ...
     @property
@@ -152,7 +182,7 @@ class TrackedFace:
 class VideoEvent:
     @property
     def type(self) -> str:
-        """'enter', 'identified' or 'leave'."""
+        """'enter', 'identified', 'leave' or 'attack'."""
     @property
     def timestamp(self) -> float: ...
     @property
@@ -165,6 +195,8 @@ class VideoStats:
     def detector_runs(self) -> int: ...
     @property
     def recognitions(self) -> int: ...
+    @property
+    def liveness_checks(self) -> int: ...
     @property
     def tracks(self) -> int: ...
     @property
@@ -199,10 +231,15 @@ class Engine:
         detection_threshold: float = 0.6,
         index: str = "exact",
         index_snapshot: str = "",
+        liveness: bool = False,
+        liveness_model: str = "fr_liveness",
+        liveness_threshold: Optional[float] = None,
     ) -> None:
         """Opens the gallery (a SQLite file, ":memory:", or None for the default) and loads the models."""
-    def identify(self, image: _Image) -> list[FaceResult]:
-        """Every face of a BGR image with its best match, or user_id None when unknown."""
+    def identify(self, image: _Image, liveness: Optional[bool] = None) -> list[FaceResult]:
+        """Every face of a BGR image with its best match, or user_id None when unknown.
+
+        liveness: check each face (None = the engine's setting); a face not judged live gets user_id None."""
     def detect(self, image: _Image) -> list[Detection]:
         """Faces of an image, largest first."""
     def embed(self, image: _Image, faces: Optional[Sequence[Detection]] = None) -> npt.NDArray[np.float32]:
@@ -246,6 +283,8 @@ class VideoIdentifier:
         min_vote_share: float = 0.5,
         max_recognitions_per_frame: int = 4,
         scene_cut_threshold: float = 5.0,
+        liveness: bool = False,
+        liveness_frames: int = 3,
     ) -> None: ...
     def process(self, frame: _Image, timestamp: Optional[float] = None) -> list[TrackedFace]:
         """Processes one frame taken at `timestamp` seconds (default: time.monotonic()); returns the tracks in view."""

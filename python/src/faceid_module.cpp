@@ -204,6 +204,17 @@ void bind_values(py::module_& m) {
         return py::str("Candidate(user_id={!r}, score={:.3f})").format(c.person, c.score).cast<std::string>();
       });
 
+  py::class_<LivenessResult>(m, "Liveness", "Whether a face is a live person or an attack (photo, screen).")
+      .def_readonly("score", &LivenessResult::score, "Live probability in [0, 1], or None when it cannot be judged.")
+      .def_readonly("is_live", &LivenessResult::is_live, "score >= threshold; False when it cannot be judged.")
+      .def_readonly("threshold", &LivenessResult::threshold)
+      .def_readonly("reason", &LivenessResult::reason, "Why it cannot be judged ('' when judged).")
+      .def_property_readonly("status", [](const LivenessResult& r) { return liveness_status(r); },
+                             "'live', 'spoof' or 'cannot_judge'.")
+      .def("__repr__", [](const LivenessResult& r) {
+        return py::str("Liveness(status={!r}, score={!r})").format(liveness_status(r), r.score).cast<std::string>();
+      });
+
   py::class_<FaceResult>(m, "FaceResult", "One face of an image and who it is.")
       .def_readonly("user_id", &FaceResult::person, "The matched person, or None (unknown: below the threshold).")
       .def_readonly("score", &FaceResult::score, "Score of the best candidate, accepted or not.")
@@ -215,6 +226,8 @@ void bind_values(py::module_& m) {
       .def_readonly("detection", &FaceResult::detection)
       .def_readonly("best", &FaceResult::best, "Best candidate (even when rejected), or None for an empty gallery.")
       .def_readonly("runner_up", &FaceResult::runner_up, "Second-best distinct person, or None.")
+      .def_readonly("liveness", &FaceResult::liveness,
+                    "Liveness when checked, else None. A face not judged live has user_id None.")
       .def("__repr__", [](const FaceResult& r) {
         return py::str("FaceResult(user_id={!r}, score={:.3f}, box={})")
             .format(r.person, r.score, box_repr(r.detection))
@@ -230,6 +243,8 @@ void bind_values(py::module_& m) {
       .def_readonly("face_b", &VerifyResult::face_b)
       .def_readonly("faces_in_a", &VerifyResult::faces_in_a)
       .def_readonly("faces_in_b", &VerifyResult::faces_in_b)
+      .def_readonly("liveness_a", &VerifyResult::liveness_a)
+      .def_readonly("liveness_b", &VerifyResult::liveness_b)
       .def("__bool__", [](const VerifyResult& r) { return r.same_person; })
       .def("__repr__", [](const VerifyResult& r) {
         return py::str("VerifyResult(same_person={}, score={:.3f}, threshold={:.3f})")
@@ -240,7 +255,8 @@ void bind_values(py::module_& m) {
   py::class_<EnrollOutcome>(m, "EnrollOutcome", "What happened to one image given to enroll().")
       .def_readonly("source", &EnrollOutcome::source, "The path, or bytes[i] / array[i].")
       .def_property_readonly("status", [](const EnrollOutcome& o) { return enroll_status_name(o.status); },
-                             "'enrolled', 'duplicate', 'no_face' or 'bad_image'.")
+                             "'enrolled', 'duplicate', 'no_face', 'bad_image', 'spoof' or 'cannot_judge'.")
+      .def_readonly("liveness", &EnrollOutcome::liveness, "Liveness when checked, else None.")
       .def_readonly("faces_found", &EnrollOutcome::faces_found, "More than 1: the largest confident face was taken.")
       .def_readonly("face_id", &EnrollOutcome::face_id)
       .def_readonly("detection", &EnrollOutcome::detection)
@@ -269,7 +285,9 @@ void bind_values(py::module_& m) {
       .def_readonly("track_id", &TrackedFace::track_id)
       .def_property_readonly("user_id", &user_of, "The decided person, or None while pending or unknown.")
       .def_property_readonly("state", [](const TrackedFace& f) { return identity_state_name(f.state); },
-                             "'pending', 'identified' or 'unknown'.")
+                             "'pending', 'identified', 'unknown' or 'attack'.")
+      .def_readonly("live_score", &TrackedFace::live_score, "Mean live score so far (liveness on), or None.")
+      .def_readonly("live_samples", &TrackedFace::live_samples)
       .def_readonly("score", &TrackedFace::score, "Mean match score of the votes for the decided identity.")
       .def_property_readonly("box", [](const TrackedFace& f) { return box_tuple(f.detection); })
       .def_property_readonly("landmarks", [](const TrackedFace& f) { return landmark_tuple(f.detection); })
@@ -287,7 +305,7 @@ void bind_values(py::module_& m) {
 
   py::class_<VideoEvent>(m, "VideoEvent")
       .def_property_readonly("type", [](const VideoEvent& e) { return video_event_name(e.type); },
-                             "'enter', 'identified' or 'leave'.")
+                             "'enter', 'identified', 'leave' or 'attack'.")
       .def_readonly("timestamp", &VideoEvent::timestamp)
       .def_readonly("face", &VideoEvent::face, "The track as it was then.")
       .def("__repr__", [](const VideoEvent& e) {
@@ -300,6 +318,7 @@ void bind_values(py::module_& m) {
       .def_readonly("frames", &VideoStats::frames)
       .def_readonly("detector_runs", &VideoStats::detector_runs)
       .def_readonly("recognitions", &VideoStats::recognitions)
+      .def_readonly("liveness_checks", &VideoStats::liveness_checks)
       .def_readonly("tracks", &VideoStats::tracks)
       .def_readonly("scene_cuts", &VideoStats::scene_cuts)
       .def_readonly("last_frame_ms", &VideoStats::last_frame_ms)
@@ -329,8 +348,12 @@ The GIL is released while the library works.)doc")
                        const std::string& embedder, const std::string& detector_file, const std::string& embedder_file,
                        const std::string& metric, const std::string& policy, std::optional<float> threshold,
                        bool align, bool flip, bool keep_crops, int candidates, int min_face_size,
-                       float detection_threshold, const std::string& index, const std::string& index_snapshot) {
+                       float detection_threshold, const std::string& index, const std::string& index_snapshot,
+                       bool liveness, const std::string& liveness_model, std::optional<float> liveness_threshold) {
              EngineConfig config;
+             config.liveness.enabled = liveness;
+             config.liveness.model = liveness_model;
+             config.liveness.threshold = liveness_threshold;
              if (gallery) config.gallery = *gallery;
              if (model_dir) config.model_dir = *model_dir;
              config.extra_model_dirs = model_path;
@@ -360,22 +383,28 @@ The GIL is released while the library works.)doc")
            "keep_crops"_a = defaults.keep_crops, "candidates"_a = defaults.candidates,
            "min_face_size"_a = defaults.detection.min_face_size,
            "detection_threshold"_a = defaults.detection.score_threshold,
-           "index"_a = index_kind_name(defaults.index.kind), "index_snapshot"_a = "", R"doc(
+           "index"_a = index_kind_name(defaults.index.kind), "index_snapshot"_a = "",
+           "liveness"_a = defaults.liveness.enabled, "liveness_model"_a = defaults.liveness.model,
+           "liveness_threshold"_a = py::none(), R"doc(
 Opens the gallery and loads the models (once).
 
 gallery: SQLite file (created when missing), ":memory:", or None for the default
 ($FACEID_GALLERY, else ~/.local/share/faceid/gallery.db). model_dir: None = installed models
 ($FACEID_MODEL_DIR, else ~/.cache/faceid/models). index: face search, "exact", "int8-scan",
 "hnsw", "ivf-sq8" or "auto"; index_snapshot: with "hnsw", a file keeping the graph between runs.
+liveness: anti-spoofing on identify, verify and enroll (a spoof is never named or enrolled);
+liveness_threshold: None = the manifest's calibrated one.
 The other options are the CLI's global options.)doc")
       .def(
           "identify",
-          [](const Engine& e, const py::handle& image) {
+          [](const Engine& e, const py::handle& image, std::optional<bool> liveness) {
             const ImageArg arg(image);
             py::gil_scoped_release nogil;
-            return e.identify(arg.pixels(e.config().limits));
+            return e.identify(arg.pixels(e.config().limits), liveness.value_or(e.config().liveness.enabled));
           },
-          "image"_a, "Every face of a BGR image with its best match, or user_id None when unknown.")
+          "image"_a, "liveness"_a = py::none(),
+          "Every face of a BGR image with its best match, or user_id None when unknown. liveness: check each "
+          "face (None = the engine's setting); a face not judged live gets user_id None and .liveness says why.")
       .def(
           "detect",
           [](const Engine& e, const py::handle& image) {
@@ -474,8 +503,10 @@ detections and votes over several recognitions per track.
             print(event.type, event.face.user_id))doc")
       .def(py::init([](const Engine& engine, int detect_every, int recheck_every, float recheck_quality_gain,
                        float min_quality, int vote_window, int votes_to_decide, float min_vote_share,
-                       int max_recognitions_per_frame, float scene_cut_threshold) {
+                       int max_recognitions_per_frame, float scene_cut_threshold, bool liveness, int liveness_frames) {
              VideoOptions options;
+             options.liveness = liveness;
+             options.liveness_frames = liveness_frames;
              options.detect_every = detect_every;
              options.recheck_every = recheck_every;
              options.recheck_quality_gain = recheck_quality_gain;
@@ -493,7 +524,8 @@ detections and votes over several recognitions per track.
            "min_quality"_a = defaults.min_quality, "vote_window"_a = defaults.vote_window,
            "votes_to_decide"_a = defaults.votes_to_decide, "min_vote_share"_a = defaults.min_vote_share,
            "max_recognitions_per_frame"_a = defaults.max_recognitions_per_frame,
-           "scene_cut_threshold"_a = defaults.scene_cut_threshold,
+           "scene_cut_threshold"_a = defaults.scene_cut_threshold, "liveness"_a = defaults.liveness,
+           "liveness_frames"_a = defaults.liveness_frames,
            "Options as in include/faceid/video.hpp (VideoOptions); scene_cut_threshold=0 for a fixed camera.")
       .def(
           "process",

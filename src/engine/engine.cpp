@@ -23,6 +23,8 @@ const char* enroll_status_name(EnrollStatus status) {
     case EnrollStatus::kDuplicate: return "duplicate";
     case EnrollStatus::kNoFace: return "no_face";
     case EnrollStatus::kBadImage: return "bad_image";
+    case EnrollStatus::kSpoof: return "spoof";
+    case EnrollStatus::kCannotJudge: return "cannot_judge";
   }
   return "unknown";
 }
@@ -69,6 +71,9 @@ struct Engine::Impl {
   float threshold = 0.f;         // 1:N open-set decision
   float verify_threshold = 0.f;  // 1:1 decision
   std::unique_ptr<GalleryStore> store;
+  // Loaded by open() when liveness is on, else on the first call that asks for it.
+  mutable std::mutex liveness_mutex;
+  mutable std::unique_ptr<LivenessChecker> liveness;
   // Guards `index` and the store's view of it: identify() reads under a shared lock,
   // writers hold it exclusively across the store transaction and the index update,
   // so a reader never sees a half-added person.
@@ -97,6 +102,23 @@ struct Engine::Impl {
     } catch (const std::exception& e) {
       spdlog::warn("cannot save the index snapshot: {}", e.what());  // next start-up rebuilds
     }
+  }
+
+  const LivenessChecker& liveness_checker() const {
+    std::lock_guard lock(liveness_mutex);
+    if (!liveness) {
+      const ModelSpec& spec = manifest.get(config.liveness.model);
+      if (spec.format == "fusion" && !config.liveness.model_file.empty())
+        throw Error(ErrorCode::kBadRequest, spec.name + " fuses several models: a liveness file cannot replace them");
+      const auto dirs = search_dirs(config);
+      liveness = create_liveness_checker(
+          spec, manifest,
+          [&](const ModelSpec& member) {
+            return model_path(member, &member == &spec ? config.liveness.model_file : "", dirs);
+          },
+          config.liveness);
+    }
+    return *liveness;
   }
 
   cv::Mat crop(const cv::Mat& bgr, const Detection& face) const {
@@ -167,6 +189,8 @@ std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
           ? embedder_spec.identify_thresholds.at(metric_name(config.matching.metric))
           : impl->verify_threshold);
 
+  if (config.liveness.enabled) impl->liveness_checker();  // a missing liveness model fails here, not mid-run
+
   impl->store = open_store(config.gallery);
   impl->load_index();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -190,9 +214,32 @@ FaceResult Engine::match(const Embedding& embedding, int candidates) const {
   return impl_->match_locked(embedding, candidates);
 }
 
+std::vector<LivenessResult> Engine::check_liveness(const cv::Mat& bgr, const std::vector<Detection>& faces) const {
+  return impl_->liveness_checker().check(bgr, faces);
+}
+
+float Engine::liveness_threshold() const { return impl_->liveness_checker().threshold(); }
+
+bool Engine::admit_for_enrollment(const cv::Mat& bgr, const Detection& face, EnrollOutcome& outcome,
+                                  bool with_liveness) const {
+  if (!with_liveness) return true;
+  const LivenessResult live = check_liveness(bgr, {face}).front();
+  outcome.liveness = live;
+  const auto refusal = liveness_refusal(live);
+  if (!refusal) return true;
+  outcome.status = live.judged() ? EnrollStatus::kSpoof : EnrollStatus::kCannotJudge;
+  outcome.message = *refusal;
+  return false;
+}
+
 std::vector<FaceResult> Engine::identify(const cv::Mat& bgr) const {
+  return identify(bgr, impl_->config.liveness.enabled);
+}
+
+std::vector<FaceResult> Engine::identify(const cv::Mat& bgr, bool with_liveness) const {
   const auto faces = detect(bgr);
   const auto embeddings = impl_->embed(bgr, faces);
+  const auto live = with_liveness ? check_liveness(bgr, faces) : std::vector<LivenessResult>{};
   std::shared_lock lock(impl_->mutex);
   impl_->require_compatible_gallery();
   std::vector<FaceResult> results;
@@ -200,12 +247,17 @@ std::vector<FaceResult> Engine::identify(const cv::Mat& bgr) const {
   for (std::size_t i = 0; i < faces.size(); ++i) {
     FaceResult result = impl_->match_locked(embeddings[i], impl_->config.candidates);
     result.detection = faces[i];
+    if (with_liveness) gate_identity(result.person, result.liveness, live[i]);
     results.push_back(std::move(result));
   }
   return results;
 }
 
 VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b) const {
+  return verify(a, b, impl_->config.liveness.enabled);
+}
+
+VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b, bool with_liveness) const {
   VerifyResult result;
   const auto faces_a = detect(a);
   const auto faces_b = detect(b);
@@ -221,6 +273,11 @@ VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b) const {
   result.score = compare(ea, eb, result.metric);
   result.threshold = impl_->verify_threshold;
   result.same_person = accepts(result.metric, result.score, result.threshold);
+  if (with_liveness) {
+    result.liveness_a = check_liveness(a, {result.face_a}).front();
+    result.liveness_b = check_liveness(b, {result.face_b}).front();
+    if (liveness_refusal(*result.liveness_a) || liveness_refusal(*result.liveness_b)) result.same_person = false;
+  }
   return result;
 }
 
@@ -258,6 +315,12 @@ std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::
       record.content_sha256 = sha;
       record.source = image.source;
       record.detection = subject_face(faces);
+      outcome.detection = record.detection;
+      if (!admit_for_enrollment(bgr, record.detection, outcome, impl.config.liveness.enabled)) {
+        if (strict) throw Error(ErrorCode::kBadRequest, image.source + ": " + outcome.message);
+        outcomes.push_back(outcome);
+        continue;
+      }
       crops.push_back(impl.crop(bgr, record.detection));
       if (impl.config.keep_crops) cv::imencode(".jpg", crops.back(), record.crop_jpeg, {cv::IMWRITE_JPEG_QUALITY, 95});
       outcome.detection = record.detection;

@@ -19,6 +19,7 @@ ModelKind parse_kind(const std::string& name, const std::string& origin) {
   if (name == "detector") return ModelKind::kDetector;
   if (name == "landmarks") return ModelKind::kLandmarks;
   if (name == "embedder") return ModelKind::kEmbedder;
+  if (name == "liveness") return ModelKind::kLiveness;
   throw Error(ErrorCode::kBadRequest, origin + ": unknown model kind '" + name + "'");
 }
 
@@ -46,6 +47,10 @@ ModelSpec spec_from_json(const json& j, const std::string& origin) {
   s.output_dim = j.value("output_dim", 0);
   s.output = j.value("output", "");
   s.landmarks = j.value("landmarks", "");
+  s.crop_scale = j.value("crop_scale", 1.f);
+  s.square_crop = j.value("square_crop", false);
+  s.live_class = j.value("live_class", 0);
+  if (s.crop_scale <= 0.f) throw Error(ErrorCode::kBadRequest, origin + ": model " + s.name + " has crop_scale <= 0");
   s.members = j.value("members", std::vector<std::string>{});
   s.weights = j.value("weights", std::vector<float>{});
   if (s.format == "fusion" && s.members.empty())
@@ -77,6 +82,11 @@ json spec_to_json(const ModelSpec& s) {
   if (s.output_dim) j["output_dim"] = s.output_dim;
   put("output", s.output);
   put("landmarks", s.landmarks);
+  if (s.kind == ModelKind::kLiveness) {
+    j["crop_scale"] = s.crop_scale;
+    j["square_crop"] = s.square_crop;
+    j["live_class"] = s.live_class;
+  }
   if (!s.members.empty()) j["members"] = s.members;
   if (!s.weights.empty()) j["weights"] = s.weights;
   if (!s.thresholds.empty()) j["thresholds"] = s.thresholds;
@@ -93,6 +103,7 @@ const char* model_kind_name(ModelKind kind) {
     case ModelKind::kDetector: return "detector";
     case ModelKind::kLandmarks: return "landmarks";
     case ModelKind::kEmbedder: return "embedder";
+    case ModelKind::kLiveness: return "liveness";
   }
   return "unknown";
 }

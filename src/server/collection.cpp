@@ -216,6 +216,12 @@ std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
       record.content_sha256 = sha;
       record.source = image.source;
       record.detection = subject_face(faces);
+      outcome.detection = record.detection;
+      if (!models_.admit_for_enrollment(bgr, record.detection, outcome,
+                                        models_.config().liveness.enabled || liveness_default_)) {
+        outcomes.push_back(outcome);
+        continue;
+      }
       if (models_.config().keep_crops)
         cv::imencode(".jpg", models_.aligned_crop(bgr, record.detection), record.crop_jpeg,
                      {cv::IMWRITE_JPEG_QUALITY, 95});
@@ -316,6 +322,7 @@ std::vector<Recognition> Collection::recognize(const cv::Mat& bgr, const Recogni
   if (options.max_faces > 0 && faces.size() > static_cast<std::size_t>(options.max_faces))
     faces.resize(options.max_faces);  // detections come largest first
   const auto embeddings = models_.embed(bgr, faces);
+  const auto live = options.liveness ? models_.check_liveness(bgr, faces) : std::vector<LivenessResult>{};
   std::shared_lock index_lock(index_mutex_);
   require_compatible_locked();
   std::vector<Recognition> results;
@@ -323,6 +330,7 @@ std::vector<Recognition> Collection::recognize(const cv::Mat& bgr, const Recogni
   for (std::size_t i = 0; i < faces.size(); ++i) {
     results.push_back(match_locked(embeddings[i], options));
     results.back().detection = faces[i];
+    if (options.liveness) gate_identity(results.back().person, results.back().liveness, live[i]);
   }
   return results;
 }
@@ -338,7 +346,7 @@ Recognition Collection::recognize_embedding(const Embedding& embedding, const Re
 }
 
 SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& subject,
-                                        std::optional<float> threshold) const {
+                                        std::optional<float> threshold, bool liveness) const {
   SubjectMatch result;
   result.subject = subject;
   result.threshold = threshold.value_or(models_.threshold());
@@ -364,6 +372,10 @@ SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& s
   for (const auto& face : stored) one.add_face(face.id, subject, face.embedding);
   result.score = one.rank(probe, models_.config().matching, 1).front().score;
   result.same_person = accepts(models_.metric(), result.score, result.threshold);
+  if (liveness) {
+    result.liveness = models_.check_liveness(bgr, {result.detection}).front();
+    if (liveness_refusal(*result.liveness)) result.same_person = false;
+  }
   return result;
 }
 

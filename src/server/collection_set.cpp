@@ -46,7 +46,7 @@ CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
   try {
     const auto root = nlohmann::json::parse(text);
     for (const auto& entry : root.at("collections"))
-      catalog_[entry.at("name").get<std::string>()] = entry.value("created_at", "");
+      catalog_[entry.at("name").get<std::string>()] = {entry.value("created_at", ""), entry.value("liveness", false)};
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorCode::kCorruptStore, catalog_path(options_.data_dir) + " is damaged: " + e.what());
   }
@@ -62,7 +62,8 @@ std::string CollectionSet::store_uri(const std::string& name) const {
 
 void CollectionSet::save_catalog_locked() const {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& [name, created_at] : catalog_) list.push_back({{"name", name}, {"created_at", created_at}});
+  for (const auto& [name, entry] : catalog_)
+    list.push_back({{"name", name}, {"created_at", entry.created_at}, {"liveness", entry.liveness}});
   server_detail::write_file_atomically(catalog_path(options_.data_dir),
                                        nlohmann::json{{"collections", list}}.dump(2) + "\n", false);
 }
@@ -72,15 +73,22 @@ std::shared_ptr<Collection> CollectionSet::open_locked(const std::string& name) 
   if (!slot)
     slot = std::make_shared<Collection>(name, models_, open_store(store_uri(name)),
                                         options_.data_dir + "/collections/" + name + ".hnsw");
+  if (const auto it = catalog_.find(name); it != catalog_.end()) slot->set_liveness_default(it->second.liveness);
   return slot;
 }
 
-std::shared_ptr<Collection> CollectionSet::create(const std::string& name) {
+std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool liveness) {
   require_valid_name(name, "collection");
   std::lock_guard lock(mutex_);
   if (catalog_.count(name)) throw Error(ErrorCode::kConflict, "collection " + name + " already exists");
-  auto collection = open_locked(name);
-  catalog_[name] = server_detail::utc_now_iso8601();
+  catalog_[name] = {server_detail::utc_now_iso8601(), liveness};
+  std::shared_ptr<Collection> collection;
+  try {
+    collection = open_locked(name);
+  } catch (...) {
+    catalog_.erase(name);
+    throw;
+  }
   try {
     save_catalog_locked();
   } catch (...) {
@@ -125,7 +133,8 @@ CollectionInfo CollectionSet::info(const std::string& name) {
     std::lock_guard lock(mutex_);
     const auto it = catalog_.find(name);
     if (it == catalog_.end()) throw Error(ErrorCode::kNotFound, "no collection " + name);
-    info.created_at = it->second;
+    info.created_at = it->second.created_at;
+    info.liveness = it->second.liveness;
     collection = open_locked(name);
   }
   info.subjects = collection->subject_count();

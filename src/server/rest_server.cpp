@@ -187,6 +187,17 @@ json detection_json(const Detection& d) {
           {"landmarks", landmarks}};
 }
 
+// "live": {"score", "is_live", "threshold"}, or null with "live_reason" when it cannot be judged.
+void add_liveness_json(json& face, const std::optional<LivenessResult>& liveness) {
+  if (!liveness) return;
+  if (!liveness->judged()) {
+    face["live"] = nullptr;
+    face["live_reason"] = liveness->reason;
+    return;
+  }
+  face["live"] = {{"score", *liveness->score}, {"is_live", liveness->is_live}, {"threshold", liveness->threshold}};
+}
+
 json recognition_json(const Recognition& r) {
   json candidates = json::array();
   for (const auto& c : r.candidates) candidates.push_back({{"subject", c.person}, {"score", c.score}});
@@ -195,6 +206,8 @@ json recognition_json(const Recognition& r) {
               {"threshold", r.threshold},
               {"candidates", candidates}};
   out["score"] = r.candidates.empty() ? json(nullptr) : json(r.candidates.front().score);
+  add_liveness_json(out, r.liveness);
+  if (r.liveness && liveness_refusal(*r.liveness)) out["status"] = liveness_status(*r.liveness);
   return out;
 }
 
@@ -212,6 +225,7 @@ json enroll_outcome_json(const EnrollOutcome& o) {
   if (o.face_id) out["face_id"] = *o.face_id;
   if (o.detection) out["detection"] = detection_json(*o.detection);
   if (!o.message.empty()) out["message"] = o.message;
+  add_liveness_json(out, o.liveness);
   return out;
 }
 
@@ -220,7 +234,8 @@ json subject_json(const PersonInfo& p) {
 }
 
 json collection_json(const CollectionInfo& c) {
-  return {{"name", c.name}, {"created_at", c.created_at}, {"subjects", c.subjects}, {"faces", c.faces}};
+  return {{"name", c.name},         {"created_at", c.created_at}, {"subjects", c.subjects},
+          {"faces", c.faces},       {"liveness", c.liveness}};
 }
 
 Embedding embedding_from_json(const json& value) {
@@ -359,6 +374,12 @@ struct RestServer::Impl {
     return ro;
   }
 
+  // `liveness=true|false` of a request; without it, the collection's default (if any) or the server's.
+  bool liveness_param(const httplib::Request& req, const json& body, const Collection* c = nullptr) {
+    if (text_param(req, body, "liveness")) return flag_param(req, body, "liveness");
+    return models.config().liveness.enabled || (c && c->liveness_default());
+  }
+
   std::vector<Detection> largest_faces(const cv::Mat& bgr, int limit) {
     auto faces = models.detect(bgr);
     if (faces.size() > static_cast<std::size_t>(limit)) faces.resize(limit);
@@ -444,7 +465,7 @@ void RestServer::Impl::add_collection_routes() {
     const json body = json_body(req);
     const auto name = text_param(req, body, "name");
     if (!name) throw ApiError{400, "bad_request", "missing collection name"};
-    collections.create(*name);
+    collections.create(*name, flag_param(req, body, "liveness"));
     send_json(res, collection_json(collections.info(*name)), 201);
   });
   add("GET", R"(/v1/collections/([^/]+))", "collection", Access::kCollection,
@@ -462,7 +483,8 @@ void RestServer::Impl::add_collection_routes() {
       [this](const httplib::Request& req, httplib::Response& res) {
         const json body = json_body(req);
         const auto c = collection(req);
-        const RecognizeOptions ro = recognize_options(req, body);
+        RecognizeOptions ro = recognize_options(req, body);
+        ro.liveness = liveness_param(req, body, c.get());
         const cv::Mat bgr = image(one_image_param(req, body, "image"));
         json faces = json::array();
         if (flag_param(req, body, "detect_only")) {
@@ -502,14 +524,17 @@ void RestServer::Impl::add_collection_routes() {
         const auto subject = text_param(req, body, "subject");
         if (!subject) throw ApiError{400, "bad_request", "missing subject"};
         const auto threshold = number_param<float>(req, body, "threshold");
-        const SubjectMatch m = c->verify_subject(image(one_image_param(req, body, "image")), *subject, threshold);
-        send_json(res, {{"subject", m.subject},
-                        {"same_person", m.same_person},
-                        {"score", m.score},
-                        {"threshold", m.threshold},
-                        {"metric", metric_name(models.metric())},
-                        {"faces_in_image", m.faces_in_image},
-                        {"detection", detection_json(m.detection)}});
+        const SubjectMatch m = c->verify_subject(image(one_image_param(req, body, "image")), *subject, threshold,
+                                                 liveness_param(req, body, c.get()));
+        json out = {{"subject", m.subject},
+                    {"same_person", m.same_person},
+                    {"score", m.score},
+                    {"threshold", m.threshold},
+                    {"metric", metric_name(models.metric())},
+                    {"faces_in_image", m.faces_in_image},
+                    {"detection", detection_json(m.detection)}};
+        add_liveness_json(out, m.liveness);
+        send_json(res, out);
       });
 }
 
@@ -615,24 +640,32 @@ void RestServer::Impl::add_model_routes() {
     const json body = json_body(req);
     const cv::Mat a = image(one_image_param(req, body, "image_a"));
     const cv::Mat b = image(one_image_param(req, body, "image_b"));
-    const VerifyResult v = models.verify(a, b);
+    const VerifyResult v = models.verify(a, b, liveness_param(req, body));
     const auto threshold = number_param<float>(req, body, "threshold");
     const float applied = threshold.value_or(v.threshold);
-    send_json(res, {{"same_person", threshold ? accepts(v.metric, v.score, applied) : v.same_person},
-                    {"score", v.score},
-                    {"threshold", applied},
-                    {"metric", metric_name(v.metric)},
-                    {"face_a", detection_json(v.face_a)},
-                    {"face_b", detection_json(v.face_b)},
-                    {"faces_in_a", v.faces_in_a},
-                    {"faces_in_b", v.faces_in_b}});
+    const bool live = !(v.liveness_a && liveness_refusal(*v.liveness_a)) && !(v.liveness_b && liveness_refusal(*v.liveness_b));
+    json out = {{"same_person", threshold ? live && accepts(v.metric, v.score, applied) : v.same_person},
+                {"score", v.score},
+                {"threshold", applied},
+                {"metric", metric_name(v.metric)},
+                {"face_a", detection_json(v.face_a)},
+                {"face_b", detection_json(v.face_b)},
+                {"faces_in_a", v.faces_in_a},
+                {"faces_in_b", v.faces_in_b}};
+    add_liveness_json(out["face_a"], v.liveness_a);
+    add_liveness_json(out["face_b"], v.liveness_b);
+    send_json(res, out);
   });
   add("POST", "/v1/detect", "detect", Access::kAnyKey, [this](const httplib::Request& req, httplib::Response& res) {
     const json body = json_body(req);
     const cv::Mat bgr = image(one_image_param(req, body, "image"));
     json faces = json::array();
-    for (const auto& d : largest_faces(bgr, face_limit(req, body))) {
+    const auto detected = largest_faces(bgr, face_limit(req, body));
+    const auto live = liveness_param(req, body) ? models.check_liveness(bgr, detected) : std::vector<LivenessResult>{};
+    for (std::size_t i = 0; i < detected.size(); ++i) {
+      const Detection& d = detected[i];
       json face = detection_json(d);
+      if (!live.empty()) add_liveness_json(face, live[i]);
       try {
         const FaceQuality q = face_quality(bgr, d);
         face["quality"] = {{"score", q.score},         {"sharpness", q.sharpness}, {"pose", q.pose},

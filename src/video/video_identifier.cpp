@@ -58,6 +58,8 @@ struct TrackIdentity {
   std::optional<std::string> decided;  // "" = decided unknown
   std::int64_t last_recognised_frame = -1;
   float best_recognised_quality = 0.f;
+  float live_sum = 0.f;
+  std::optional<bool> live;  // decided from options.liveness_frames judged faces
 };
 
 // Small enough to ignore noise and motion inside a shot, large enough to see the shot change.
@@ -77,11 +79,11 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
 void check_options(const VideoOptions& o) {
   if (o.detect_every < 1 || o.recheck_every < 1 || o.vote_window < 1 || o.votes_to_decide < 1 ||
       o.votes_to_decide > o.vote_window || o.min_vote_share < 0.f || o.min_vote_share > 1.f ||
-      o.max_recognitions_per_frame < 0 || o.scene_cut_threshold < 0.f)
+      o.max_recognitions_per_frame < 0 || o.scene_cut_threshold < 0.f || o.liveness_frames < 1)
     throw Error(ErrorCode::kBadRequest,
                 "video options: detect_every, recheck_every, vote_window and votes_to_decide must be >= 1, "
                 "votes_to_decide <= vote_window, min_vote_share in [0, 1], max_recognitions_per_frame and "
-                "scene_cut_threshold >= 0");
+                "scene_cut_threshold >= 0, liveness_frames >= 1");
 }
 
 }  // namespace
@@ -91,6 +93,7 @@ const char* identity_state_name(IdentityState state) {
     case IdentityState::kPending: return "pending";
     case IdentityState::kIdentified: return "identified";
     case IdentityState::kUnknown: return "unknown";
+    case IdentityState::kAttack: return "attack";
   }
   return "pending";
 }
@@ -100,6 +103,7 @@ const char* video_event_name(VideoEventType type) {
     case VideoEventType::kEnter: return "enter";
     case VideoEventType::kIdentified: return "identified";
     case VideoEventType::kLeave: return "leave";
+    case VideoEventType::kAttack: return "attack";
   }
   return "enter";
 }
@@ -131,7 +135,7 @@ struct VideoIdentifier::State {
 
   bool recognition_due(const TrackIdentity& identity) const {
     const float quality = identity.face.quality;
-    if (quality < options.min_quality) return false;
+    if (quality < options.min_quality || identity.live == false) return false;  // an attack stays one
     if (!identity.decided || identity.last_recognised_frame < 0) return true;
     return stats.frames - identity.last_recognised_frame >= options.recheck_every ||
            quality >= identity.best_recognised_quality + options.recheck_quality_gain;
@@ -144,6 +148,8 @@ struct VideoIdentifier::State {
     ++face.recognitions;
     const auto decision = decide(identity.votes, options, identity.decided);
     if (!decision) return;
+    // A name waits for the liveness verdict and never follows an attack; "unknown" needs none.
+    if (options.liveness && !decision->person.empty() && identity.live != true) return;
     face.score = decision->mean_score;
     face.votes = decision->votes;
     if (identity.decided == decision->person) return;
@@ -151,6 +157,36 @@ struct VideoIdentifier::State {
     face.person = decision->person;
     face.state = decision->person.empty() ? IdentityState::kUnknown : IdentityState::kIdentified;
     emit(VideoEventType::kIdentified, timestamp, face);
+  }
+
+  // One live score per recognition of each track whose verdict is still open, until
+  // options.liveness_frames judged scores decide it: never on every frame.
+  template <typename DueFaces>
+  void check_liveness(const cv::Mat& frame, const DueFaces& due, double timestamp) {
+    std::vector<TrackIdentity*> open;
+    std::vector<Detection> faces;
+    for (const auto& d : due) {
+      if (d.identity->live) continue;
+      open.push_back(d.identity);
+      faces.push_back(d.detection);
+    }
+    if (faces.empty()) return;
+    const auto results = engine.check_liveness(frame, faces);
+    stats.liveness_checks += static_cast<std::int64_t>(faces.size());
+    for (std::size_t i = 0; i < open.size(); ++i) {
+      if (!results[i].judged()) continue;  // a face that cannot be judged neither helps nor counts
+      TrackIdentity& identity = *open[i];
+      TrackedFace& face = identity.face;
+      identity.live_sum += *results[i].score;
+      ++face.live_samples;
+      face.live_score = identity.live_sum / float(face.live_samples);
+      if (face.live_samples < options.liveness_frames) continue;
+      identity.live = *face.live_score >= results[i].threshold;
+      if (*identity.live) continue;
+      face.state = IdentityState::kAttack;
+      face.person.clear();
+      emit(VideoEventType::kAttack, timestamp, face);
+    }
   }
 
   // Embeds and matches the detected faces that are due, pending tracks first.
@@ -176,6 +212,7 @@ struct VideoIdentifier::State {
     std::vector<Detection> faces;
     for (const auto& d : due) faces.push_back(d.detection);
     const auto embeddings = engine.embed(frame, faces);
+    if (options.liveness) check_liveness(frame, due, timestamp);
     for (std::size_t i = 0; i < due.size(); ++i) {
       TrackIdentity& identity = *due[i].identity;
       identity.last_recognised_frame = stats.frames;
