@@ -10,14 +10,19 @@ int main(int argc, char** argv) {
   using namespace faceid::cli;
   CLI::App app{"FaceID: enroll people, then identify and verify faces in images and video."};
   app.require_subcommand(1);
+  // Sub-commands created below inherit this: a global option typed after the sub-command
+  // (`faceid people --format table`) is handed back to the top level instead of refused.
+  app.fallthrough();
   app.set_version_flag("--version", "faceid 0.1.0");
   GlobalOptions globals;
   RunState state;
 
   app.add_option("--gallery,--store", globals.gallery,
-                 "Gallery store: SQLite file path or postgresql://user@host/db URI (env FACEID_GALLERY)")
+                 "Gallery store: SQLite file path or postgresql://user@host/db URI")
+      ->envname("FACEID_GALLERY")
       ->capture_default_str();
-  app.add_option("--model-dir", globals.model_dir, "Folder of installed models (env FACEID_MODEL_DIR)")
+  app.add_option("--model-dir", globals.model_dir, "Folder of installed models")
+      ->envname("FACEID_MODEL_DIR")
       ->capture_default_str();
   app.add_option("--model-path", globals.extra_model_dirs, "Extra folders searched for model files");
   app.add_option("--manifest", globals.manifest, "Model manifest file (default: builtin + <model-dir>/manifest.json)");
@@ -37,6 +42,7 @@ int main(int argc, char** argv) {
   app.add_flag("--flip", globals.flip, "Test-time augmentation: also embed the mirror image");
   app.add_option("--format", globals.format, "Output: json (one object per line) | table")
       ->check(CLI::IsMember({"json", "table"}))
+      ->envname("FACEID_FORMAT")
       ->capture_default_str();
   app.add_flag("-v,--verbose", globals.verbose, "Log progress on stderr");
 

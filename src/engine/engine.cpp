@@ -13,6 +13,7 @@
 #include "engine/embedding_codec.hpp"
 #include "faceid/alignment.hpp"
 #include "faceid/error.hpp"
+#include "faceid/model_catalogue.hpp"
 
 namespace faceid {
 
@@ -43,6 +44,12 @@ std::vector<std::string> search_dirs(const EngineConfig& config) {
 std::string model_path(const ModelSpec& spec, const std::string& override_file,
                        const std::vector<std::string>& dirs) {
   if (!override_file.empty()) return resolve_model_file(override_file, "", dirs);
+  if (find_model_file(spec.file, dirs).empty()) {
+    std::string searched;
+    for (const auto& dir : dirs) searched += (searched.empty() ? "" : ", ") + dir;
+    throw Error(ErrorCode::kModelInvalid,
+                install_hint(spec, "model file " + spec.file + " of " + spec.name + " not found (searched: " + searched + ")"));
+  }
   const std::string path = resolve_model_file(spec.file, spec.sha256, dirs);
   if (!spec.config.empty()) resolve_model_file(spec.config, spec.config_sha256, dirs);
   return path;
