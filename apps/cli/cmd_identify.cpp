@@ -1,4 +1,6 @@
 // faceid identify IMAGE...
+#include <algorithm>
+
 #include "cli.hpp"
 #include "faceid/error.hpp"
 #include "output.hpp"
@@ -12,6 +14,7 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
   cmd->callback([paths, &globals, &state] {
     auto engine = Engine::open(globals.engine_config());
     std::vector<std::vector<std::string>> table;
+    std::vector<std::string> error_messages;  // the table keeps the JSON's explanation, once per distinct error
     bool failed = false;
     for (const auto& path : *paths) {
       for (const auto& file : expand_image_paths(path)) {
@@ -33,12 +36,17 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
           failed = true;
           line["error"] = error_json(error_code_name(e.code()), e.what());
           table.push_back({file, std::string("error: ") + error_code_name(e.code()), "-", "-", "-"});
+          const std::string message = std::string(error_code_name(e.code())) + ": " + e.what();
+          if (std::find(error_messages.begin(), error_messages.end(), message) == error_messages.end())
+            error_messages.push_back(message);
         }
         if (globals.output_format() == OutputFormat::kJson) print_json_line(line);
       }
     }
-    if (globals.output_format() == OutputFormat::kTable)
+    if (globals.output_format() == OutputFormat::kTable) {
       print_table({"IMAGE", "PERSON", "SCORE", "RUNNER-UP", "BOX"}, table);
+      for (const auto& message : error_messages) std::cout << message << "\n";
+    }
     state.exit_code = failed ? 1 : 0;
   });
 }

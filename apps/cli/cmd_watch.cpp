@@ -18,6 +18,7 @@
 
 #include "cli.hpp"
 #include "faceid/error.hpp"
+#include "faceid/json_numbers.hpp"
 #include "faceid/video.hpp"
 #include "output.hpp"
 
@@ -66,10 +67,10 @@ nlohmann::json event_json(const VideoEvent& event) {
                       {"track", face.track_id},
                       {"state", identity_state_name(face.state)},
                       {"person", person_json(face)},
-                      {"score", std::round(face.score * 10000.f) / 10000.f},
+                      {"score", json_score(face.score)},
                       {"votes", face.votes},
                       {"recognitions", face.recognitions},
-                      {"quality", std::round(face.quality * 100.f) / 100.f}};
+                      {"quality", json_score(face.quality)}};
   j.update(to_json(face.detection));
   return j;
 }

@@ -73,8 +73,9 @@ struct TrackedFace {
   double first_seen = 0.;  // timestamp of the frame the track was confirmed on
 };
 
-enum class VideoEventType { kEnter, kIdentified, kLeave };
-const char* video_event_name(VideoEventType type);  // "enter", "identified", "leave"
+// kIdentified: the track's voted identity became a person; kUnknown: it was decided to be nobody enrolled.
+enum class VideoEventType { kEnter, kIdentified, kLeave, kUnknown };
+const char* video_event_name(VideoEventType type);  // "enter", "identified", "leave", "unknown"
 
 struct VideoEvent {
   VideoEventType type = VideoEventType::kEnter;

@@ -286,7 +286,7 @@ void bind_values(py::module_& m) {
 
   py::class_<VideoEvent>(m, "VideoEvent")
       .def_property_readonly("type", [](const VideoEvent& e) { return video_event_name(e.type); },
-                             "'enter', 'identified' or 'leave'.")
+                             "'enter', 'identified' (a person), 'unknown' (nobody enrolled) or 'leave'.")
       .def_readonly("timestamp", &VideoEvent::timestamp)
       .def_readonly("face", &VideoEvent::face, "The track as it was then.")
       .def("__repr__", [](const VideoEvent& e) {

@@ -83,10 +83,26 @@ struct Engine::Impl {
   std::string gallery_model;  // model of the stored embeddings ("" = empty gallery)
 
   void require_compatible_gallery() const {
-    if (!gallery_model.empty() && gallery_model != model_id)
+    if (gallery_model.empty() || gallery_model == model_id) return;
+    // Flip test-time augmentation is part of the model id ("+flip"): say which way to go.
+    const std::string flip = "+flip";
+    const auto without_flip = [&flip](const std::string& id) {
+      return id.size() > flip.size() && id.compare(id.size() - flip.size(), flip.size(), flip) == 0
+                 ? id.substr(0, id.size() - flip.size())
+                 : id;
+    };
+    if (without_flip(gallery_model) == without_flip(model_id)) {
+      const bool gallery_flipped = gallery_model != without_flip(gallery_model);
       throw Error(ErrorCode::kModelMismatch,
-                  "the gallery holds embeddings of model " + gallery_model + " but the engine uses " +
-                      model_id + "; run `faceid reindex` to recompute them from the stored face crops");
+                  std::string("the gallery was enrolled ") + (gallery_flipped ? "with" : "without") +
+                      " --flip and this command runs " + (gallery_flipped ? "without" : "with") + " it: " +
+                      (gallery_flipped ? "add --flip" : "drop --flip") + ", or run `faceid" +
+                      (gallery_flipped ? "" : " --flip") + " reindex` to re-embed every stored face " +
+                      (gallery_flipped ? "without" : "with") + " it");
+    }
+    throw Error(ErrorCode::kModelMismatch,
+                "the gallery holds embeddings of model " + gallery_model + " but the engine uses " + model_id +
+                    "; run `faceid reindex` to recompute them from the stored face crops");
   }
 
   void load_index() {

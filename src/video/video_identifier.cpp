@@ -100,6 +100,7 @@ const char* video_event_name(VideoEventType type) {
     case VideoEventType::kEnter: return "enter";
     case VideoEventType::kIdentified: return "identified";
     case VideoEventType::kLeave: return "leave";
+    case VideoEventType::kUnknown: return "unknown";
   }
   return "enter";
 }
@@ -149,8 +150,9 @@ struct VideoIdentifier::State {
     if (identity.decided == decision->person) return;
     identity.decided = decision->person;
     face.person = decision->person;
-    face.state = decision->person.empty() ? IdentityState::kUnknown : IdentityState::kIdentified;
-    emit(VideoEventType::kIdentified, timestamp, face);
+    const bool unknown = decision->person.empty();
+    face.state = unknown ? IdentityState::kUnknown : IdentityState::kIdentified;
+    emit(unknown ? VideoEventType::kUnknown : VideoEventType::kIdentified, timestamp, face);
   }
 
   // Embeds and matches the detected faces that are due, pending tracks first.

@@ -30,6 +30,19 @@ def test_a_steady_face_is_tracked_and_identified(gallery_engine, held_out):
     assert stats.frames == 20 and stats.detector_runs == 10 and stats.recognitions >= 2
 
 
+def test_a_stranger_is_reported_unknown_not_identified(gallery_engine):
+    strangers = sorted((dataset_dir("unknown_faces_dev") / "images" / "white").glob("*.jpg"))
+    frame = faceid.load_image(str(strangers[0]))
+    video = faceid.VideoIdentifier(gallery_engine, scene_cut_threshold=0)
+    for i in range(20):
+        tracks = video.process(frame, i / 25)
+    assert len(tracks) == 1
+    main = tracks[0]
+    assert main.state == "unknown" and main.user_id is None
+    events = [(e.type, e.face.user_id) for e in video.take_events()]
+    assert events == [("enter", None), ("unknown", None)]
+
+
 def test_the_identifier_keeps_its_engine_alive(held_out):
     engine = faceid.Engine(gallery=":memory:")
     video = faceid.VideoIdentifier(engine)
