@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -113,7 +114,7 @@ TEST(CliEdges, JsonNumbersAreRoundedToWhatTheyMean) {
   const auto r = run_faceid(g + " identify " + quoted(sample(2)));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   // Every number as printed: scores at most 4 decimals, box and landmark pixels at most 1.
-  const std::regex score(R"("(score|threshold|detection_score)":(-?[0-9.e-]+))");
+  const std::regex score(R"re("(score|threshold|detection_score)":(-?[0-9.e-]+))re");
   int scores = 0;
   for (std::sregex_iterator it(r.out.begin(), r.out.end(), score), end; it != end; ++it, ++scores) {
     const std::string number = (*it)[2];
@@ -124,7 +125,8 @@ TEST(CliEdges, JsonNumbersAreRoundedToWhatTheyMean) {
   const auto j = first_json_line(r.out);
   for (const auto& face : j["faces"]) {
     std::vector<double> pixels = face["box"].get<std::vector<double>>();
-    for (const auto& point : face["landmarks"]) pixels.insert(pixels.end(), point.begin(), point.end());
+    for (const auto& point : face["landmarks"])
+      for (const auto& v : point) pixels.push_back(v.get<double>());
     for (const double v : pixels) {
       const std::string printed = nlohmann::json(v).dump();
       const auto dot = printed.find('.');
@@ -140,7 +142,7 @@ TEST(CliEdges, FlipMismatchSaysWhatToDoInEveryFormat) {
   ASSERT_EQ(run_faceid(g + " enroll --name a " + quoted(sample(2))).exit_code, 0);
   const auto json = run_faceid(g + " identify --flip " + quoted(sample(2)));
   EXPECT_EQ(json.exit_code, 1);
-  const std::string message = first_json_line(json.out)["error"]["message"];
+  const std::string message = first_json_line(json.out)["error"]["message"].get<std::string>();
   EXPECT_NE(message.find("drop --flip"), std::string::npos) << message;
   EXPECT_NE(message.find("faceid --flip reindex"), std::string::npos) << message;
   const auto table = run_faceid(g + " identify --flip --format table " + quoted(sample(2)));
@@ -163,9 +165,10 @@ TEST(CliEdges, ModelsListShowsEveryManifestModel) {
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);) {
     const auto j = nlohmann::json::parse(line);
-    listed[j["name"]] = j;
+    listed[j["name"].get<std::string>()] = j;
   }
-  for (const auto& spec : ModelManifest::builtin().models()) {
+  const ModelManifest manifest = ModelManifest::builtin();
+  for (const auto& spec : manifest.models()) {
     ASSERT_TRUE(listed.count(spec.name)) << spec.name;
     const auto& j = listed[spec.name];
     EXPECT_FALSE(j["installed"].get<bool>()) << "empty model folder: " << spec.name;
@@ -175,8 +178,8 @@ TEST(CliEdges, ModelsListShowsEveryManifestModel) {
   }
   EXPECT_EQ(listed["sface_2021dec"]["size_bytes"], 24227283);
   EXPECT_NE(listed["sface_2021dec"]["url"].get<std::string>().find("opencv_zoo"), std::string::npos);
-  EXPECT_EQ(listed["yunet_2022mar"]["install"], nlohmann::json({"url", "from"}));
-  EXPECT_EQ(listed["fr_feature"]["install"], nlohmann::json({"npm", "from"}));
+  EXPECT_EQ(listed["yunet_2022mar"]["install"], nlohmann::json::array({"url", "from"}));
+  EXPECT_EQ(listed["fr_feature"]["install"], nlohmann::json::array({"npm", "from"}));
   const auto table = run_faceid("--model-dir " + quoted(dir) + " models list --format table");
   EXPECT_NE(table.out.find("LICENCE"), std::string::npos);
   EXPECT_NE(table.out.find("24.2 MB"), std::string::npos) << table.out;
@@ -201,11 +204,15 @@ TEST(CliEdges, ModelsInstallFromALocalCopyChecksTheHash) {
   // From the folder of offline copies, then used by identify.
   const auto r = run_faceid("--model-dir " + quoted(models) + " models install yunet_2022mar --from " + quoted(folder));
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  const ModelSpec& spec = ModelManifest::builtin().get("yunet_2022mar");
+  const ModelSpec spec = ModelManifest::builtin().get("yunet_2022mar");
   EXPECT_EQ(sha256_file(models + "/" + spec.file), spec.sha256);
-  const auto listed = run_faceid("--model-dir " + quoted(models) + " models list");
-  EXPECT_NE(listed.out.find(R"("installed":true,"license":"MIT","name":"yunet_2022mar")"), std::string::npos)
-      << listed.out;
+  std::istringstream listed(run_faceid("--model-dir " + quoted(models) + " models list").out);
+  bool installed = false;
+  for (std::string line; std::getline(listed, line);) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["name"] == "yunet_2022mar") installed = j["installed"].get<bool>();
+  }
+  EXPECT_TRUE(installed);
   // A file of the wrong content is refused and nothing is installed.
   const std::string fake_dir = test::temp_dir("cliedges");
   std::ofstream(fake_dir + "/face_recognition_sface_2021dec.onnx") << "not the model";

@@ -1,12 +1,16 @@
 // The models catalogue: listing and installing any manifest model, SHA-256 checked.
-#include <cstdlib>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "faceid/error.hpp"
 #include "faceid/model_catalogue.hpp"
@@ -45,10 +49,25 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += (c == '\'') ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
+// Runs curl with its arguments passed as they are (no shell): 0 on success.
+int run_curl(const std::vector<std::string>& arguments) {
+  std::vector<char*> argv;
+  std::string program = "curl";
+  argv.push_back(program.data());
+  std::vector<std::string> owned = arguments;
+  for (auto& a : owned) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, "curl", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) return -1;  // no curl on this machine
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 // Copies `source` to `target` through a partial file, so that a crash never leaves a half file
@@ -101,9 +120,8 @@ void install_file_from_url(const std::string& url, const std::string& sha256, co
   const fs::path download = fs::temp_directory_path() / ("faceid-download-" + std::to_string(::getpid()));
   log("fetching " + url);
   // Bounded: a stalled or endless download gives up instead of hanging the command.
-  const std::string command = "curl -fsSL --connect-timeout 15 --max-time 600 --max-filesize 2000000000 -o " +
-                              shell_quote(download.string()) + " " + shell_quote(url) + " 2>/dev/null";
-  const int status = std::system(command.c_str());
+  const int status = run_curl({"-fsSL", "--connect-timeout", "15", "--max-time", "600", "--max-filesize",
+                               "2000000000", "-o", download.string(), "--", url});
   struct Cleanup {
     fs::path file;
     ~Cleanup() {
