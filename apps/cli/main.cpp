@@ -1,6 +1,7 @@
 // `faceid`: the command-line front-end. Every command is a thin layer over the library.
 #include <iostream>
 
+#include <opencv2/core/utils/logger.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cli.hpp"
@@ -48,6 +49,10 @@ int main(int argc, char** argv) {
 
   app.parse_complete_callback([&globals] {
     spdlog::set_level(globals.verbose ? spdlog::level::debug : spdlog::level::warn);
+    // OpenCV's own warnings (GStreamer / V4L back-end probing while opening a video) are noise
+    // to a user unless they asked for -v; real failures still reach them as errors.
+    cv::utils::logging::setLogLevel(globals.verbose ? cv::utils::logging::LOG_LEVEL_INFO
+                                                    : cv::utils::logging::LOG_LEVEL_ERROR);
   });
 
   add_enroll_command(app, globals, state);
