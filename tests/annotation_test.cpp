@@ -1,14 +1,11 @@
 // Annotated video output: a codec browsers play when the machine has it, labels inside the frame,
 // and `faceid watch --annotate` quiet on stderr.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 
 #include <gtest/gtest.h>
 
 #include "faceid/annotation.hpp"
+#include "run_shell.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -68,13 +65,9 @@ TEST(Annotation, WatchAnnotateKeepsOpenCvNoiseOffStderr) {
   const std::string command = std::string(FACEID_CLI_PATH) + " --gallery '" + dir + "/g.db' --model-dir '" +
                               test::model_dir() + "' watch '" + clip + "' --max-frames 10 --no-status --annotate '" +
                               dir + "/out.mp4' 2>&1 >/dev/null";
-  std::string err;
-  FILE* pipe = popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) err += buffer.data();
-  const int status = pclose(pipe);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << err;
+  const auto run = test::run_shell(command);
+  const std::string& err = run.out;  // stderr only: stdout went to /dev/null
+  EXPECT_EQ(run.exit_code, 0) << err;
   EXPECT_EQ(err.find("[ WARN"), std::string::npos) << err;
   EXPECT_EQ(err.find("GStreamer"), std::string::npos) << err;
   EXPECT_TRUE(fs::file_size(dir + "/out.mp4") > 0);

@@ -1,9 +1,5 @@
 // The `faceid` command line at its edges: global options in any position, FACEID_* variables,
 // rounded JSON numbers, the --flip mismatch explained in every format, the models catalogue.
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -14,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faceid/models.hpp"
+#include "run_shell.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -21,25 +18,18 @@ namespace fs = std::filesystem;
 namespace faceid {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-// Runs `faceid` with exactly `args` (no options added), under `env` assignments.
-RunResult run_faceid(const std::string& args, const std::string& env = "") {
-  const std::string command = env + " " + std::string(FACEID_CLI_PATH) + " " + args + " 2>&1";
-  RunResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) result.out += buffer.data();
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+// Runs `faceid` with exactly `args` (no options added), under `env` assignments; stdout and stderr together.
+test::ShellResult run_faceid(const std::string& args, const std::string& env = "") {
+  return test::run_shell(env + " " + std::string(FACEID_CLI_PATH) + " " + args + " 2>&1");
 }
 
 std::string sample(int i) { return test::model_dir() + "/samples/sample" + std::to_string(i) + ".jpg"; }
+
+// Digits after the decimal point of a number as printed.
+std::size_t decimals(const std::string& number) {
+  const auto dot = number.find('.');
+  return dot == std::string::npos ? 0 : number.size() - dot - 1;
+}
 
 std::string quoted(const std::string& s) { return "'" + s + "'"; }
 
@@ -116,22 +106,15 @@ TEST(CliEdges, JsonNumbersAreRoundedToWhatTheyMean) {
   // Every number as printed: scores at most 4 decimals, box and landmark pixels at most 1.
   const std::regex score(R"re("(score|threshold|detection_score)":(-?[0-9.e-]+))re");
   int scores = 0;
-  for (std::sregex_iterator it(r.out.begin(), r.out.end(), score), end; it != end; ++it, ++scores) {
-    const std::string number = (*it)[2];
-    const auto dot = number.find('.');
-    EXPECT_TRUE(dot == std::string::npos || number.size() - dot - 1 <= 4) << number;
-  }
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), score), end; it != end; ++it, ++scores)
+    EXPECT_LE(decimals((*it)[2]), 4u) << (*it)[2];
   EXPECT_GE(scores, 3);
   const auto j = first_json_line(r.out);
   for (const auto& face : j["faces"]) {
     std::vector<double> pixels = face["box"].get<std::vector<double>>();
     for (const auto& point : face["landmarks"])
       for (const auto& v : point) pixels.push_back(v.get<double>());
-    for (const double v : pixels) {
-      const std::string printed = nlohmann::json(v).dump();
-      const auto dot = printed.find('.');
-      EXPECT_TRUE(dot == std::string::npos || printed.size() - dot - 1 <= 1) << printed;
-    }
+    for (const double v : pixels) EXPECT_LE(decimals(nlohmann::json(v).dump()), 1u) << v;
   }
 }
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "faceid/store.hpp"
+#include "run_shell.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;
@@ -23,22 +24,9 @@ namespace fs = std::filesystem;
 namespace faceid {
 namespace {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-};
-
-RunResult run_cli(const std::string& gallery, const std::string& args) {
-  const std::string command = std::string(FACEID_CLI_PATH) + " --gallery '" + gallery + "' --model-dir '" +
-                              test::model_dir() + "' " + args + " 2>/dev/null";
-  RunResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) result.out += buffer.data();
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+test::ShellResult run_cli(const std::string& gallery, const std::string& args) {
+  return test::run_shell(std::string(FACEID_CLI_PATH) + " --gallery '" + gallery + "' --model-dir '" +
+                         test::model_dir() + "' " + args + " 2>/dev/null");
 }
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {
