@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import faceid
@@ -32,7 +33,10 @@ def test_a_steady_face_is_tracked_and_identified(gallery_engine, held_out):
 
 def test_a_stranger_is_reported_unknown_not_identified(gallery_engine):
     strangers = sorted((dataset_dir("unknown_faces_dev") / "images" / "white").glob("*.jpg"))
-    frame = faceid.load_image(str(strangers[0]))
+    chip = faceid.load_image(str(strangers[0]))
+    # The chips are tight face crops: put one in a larger frame, as a camera would see it.
+    frame = np.full((chip.shape[0] * 3, chip.shape[1] * 3, 3), 128, dtype=np.uint8)
+    frame[chip.shape[0]:2 * chip.shape[0], chip.shape[1]:2 * chip.shape[1]] = chip
     video = faceid.VideoIdentifier(gallery_engine, scene_cut_threshold=0)
     for i in range(20):
         tracks = video.process(frame, i / 25)
