@@ -19,6 +19,7 @@
 
 #include "cli_support.hpp"
 #include "faceid/store.hpp"
+#include "run_shell.hpp"
 #include "test_support.hpp"
 
 namespace fs = std::filesystem;

@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "faceid/error.hpp"
+#include "faceid/json_numbers.hpp"
 #include "faceid/video.hpp"
 #include "output.hpp"
 
@@ -83,9 +84,9 @@ void run_capture(const CaptureCommand& command, const GlobalOptions& globals, Ru
     if (!file.empty()) write_file(file, images.back().bytes);
     nlohmann::json line = {{"file", file.empty() ? nlohmann::json(nullptr) : nlohmann::json(file)},
                            {"time", std::round(face.timestamp * 1000.) / 1000.},
-                           {"quality", std::round(face.quality.score * 100.f) / 100.f},
-                           {"sharpness", std::round(face.quality.sharpness * 100.f) / 100.f},
-                           {"pose", std::round(face.quality.pose * 100.f) / 100.f}};
+                           {"quality", json_score(face.quality.score)},
+                           {"sharpness", json_score(face.quality.sharpness)},
+                           {"pose", json_score(face.quality.pose)}};
     line.update(to_json(face.detection));
     if (globals.output_format() == OutputFormat::kJson) print_json_line(line);
     table.push_back({file.empty() ? label : file, format_score(face.timestamp), format_score(face.quality.score)});

@@ -1,4 +1,5 @@
 // faceid identify IMAGE...
+#include <algorithm>
 #include <iostream>
 
 #include "cli.hpp"
@@ -19,6 +20,7 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
     config.liveness.enabled = *liveness;
     auto engine = Engine::open(config);
     std::vector<std::vector<std::string>> table;
+    std::vector<std::string> error_messages;  // the table keeps the JSON's explanation, once per distinct error
     bool failed = false;
     std::vector<std::string> files;
     for (const auto& path : *paths) {
@@ -37,6 +39,9 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
         failed = true;
         line["error"] = error_json(error_code_name(e.code()), e.what());
         table.push_back({file, std::string("error: ") + error_code_name(e.code()), "-", "-", "-"});
+        const std::string message = std::string(error_code_name(e.code())) + ": " + e.what();
+        if (std::find(error_messages.begin(), error_messages.end(), message) == error_messages.end())
+          error_messages.push_back(message);
       } else {
         line["faces"] = nlohmann::json::array();
         for (const auto& face : result.faces) {
@@ -52,8 +57,10 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
       }
       if (globals.output_format() == OutputFormat::kJson) print_json_line(line);
     });
-    if (globals.output_format() == OutputFormat::kTable)
+    if (globals.output_format() == OutputFormat::kTable) {
       print_table({"IMAGE", "PERSON", "SCORE", "RUNNER-UP", "BOX"}, table);
+      for (const auto& message : error_messages) std::cout << message << "\n";
+    }
     // Like verify: 2 when an input could not be read or decoded.
     state.exit_code = failed ? 2 : 0;
   });

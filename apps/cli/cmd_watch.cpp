@@ -17,7 +17,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli.hpp"
+#include "faceid/annotation.hpp"
 #include "faceid/error.hpp"
+#include "faceid/json_numbers.hpp"
 #include "faceid/video.hpp"
 #include "output.hpp"
 
@@ -66,12 +68,11 @@ nlohmann::json event_json(const VideoEvent& event) {
                       {"track", face.track_id},
                       {"state", identity_state_name(face.state)},
                       {"person", person_json(face)},
-                      {"score", std::round(face.score * 10000.f) / 10000.f},
+                      {"score", json_score(face.score)},
                       {"votes", face.votes},
                       {"recognitions", face.recognitions},
-                      {"quality", std::round(face.quality * 100.f) / 100.f}};
-  if (face.live_score)
-    j["live"] = {{"score", std::round(*face.live_score * 10000.f) / 10000.f}, {"samples", face.live_samples}};
+                      {"quality", json_score(face.quality)}};
+  if (face.live_score) j["live"] = {{"score", json_score(*face.live_score)}, {"samples", face.live_samples}};
   j.update(to_json(face.detection));
   return j;
 }
@@ -105,7 +106,7 @@ void draw_faces(cv::Mat& frame, const std::vector<TrackedFace>& faces) {
                               (face.state == IdentityState::kIdentified ? " " + format_score(face.score) : "");
     int baseline = 0;
     const cv::Size text = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, 0.5, 1, &baseline);
-    const cv::Point origin(box.x, std::max(box.y - 4, text.height + 2));
+    const cv::Point origin = label_origin(box, text, baseline, frame.size());
     cv::rectangle(frame, origin + cv::Point(0, baseline), origin + cv::Point(text.width, -text.height - 2), colour,
                   cv::FILLED);
     cv::putText(frame, label, origin, cv::FONT_HERSHEY_SIMPLEX, 0.5, {255, 255, 255}, 1, cv::LINE_AA);
@@ -228,7 +229,7 @@ void run_watch(const WatchOptions& options, const GlobalOptions& globals, RunSta
   source_options.stop = &g_stop;
   WatchStats stats;
   StatusLine status(!options.no_status);
-  std::optional<cv::VideoWriter> writer;
+  std::optional<AnnotationWriter> writer;
   std::string end_reason;
   double time_offset = 0.;  // replays continue the clock
   std::size_t faces_in_view = 0;
@@ -270,11 +271,11 @@ void run_watch(const WatchOptions& options, const GlobalOptions& globals, RunSta
       if (!options.annotate.empty()) {
         if (!writer) {
           const double fps = source.fps() > 0. ? source.fps() : 25.;
-          writer.emplace(options.annotate, cv::VideoWriter::fourcc('m', 'p', '4', 'v'), fps, frame.size());
-          if (!writer->isOpened())
-            throw Error(ErrorCode::kIo, "cannot write the annotated video " + options.annotate);
+          writer.emplace(open_annotation_writer(options.annotate, fps, frame.size()));
+          if (!writer->warning.empty()) spdlog::warn("{}", writer->warning);
+          spdlog::debug("annotated video {} written as {}", options.annotate, writer->codec);
         }
-        writer->write(frame);
+        writer->writer.write(frame);
       }
       if (show) {
         cv::imshow("faceid watch", frame);
@@ -291,7 +292,7 @@ void run_watch(const WatchOptions& options, const GlobalOptions& globals, RunSta
   identifier.finish(stats.media_seconds);
   flush_events();
   status.close();
-  if (writer) writer->release();
+  if (writer) writer->writer.release();
   if (show) cv::destroyAllWindows();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);

@@ -1,6 +1,7 @@
 // `faceid`: the command-line front-end. Every command is a thin layer over the library.
 #include <iostream>
 
+#include <opencv2/core/utils/logger.hpp>
 #include <spdlog/spdlog.h>
 
 #include "cli.hpp"
@@ -10,14 +11,19 @@ int main(int argc, char** argv) {
   using namespace faceid::cli;
   CLI::App app{"FaceID: enroll people, then identify and verify faces in images and video."};
   app.require_subcommand(1);
+  // Sub-commands created below inherit this: a global option typed after the sub-command
+  // (`faceid people --format table`) is handed back to the top level instead of refused.
+  app.fallthrough();
   app.set_version_flag("--version", "faceid 0.1.0");
   GlobalOptions globals;
   RunState state;
 
   app.add_option("--gallery,--store", globals.gallery,
-                 "Gallery store: SQLite file path or postgresql://user@host/db URI (env FACEID_GALLERY)")
+                 "Gallery store: SQLite file path or postgresql://user@host/db URI")
+      ->envname("FACEID_GALLERY")
       ->capture_default_str();
-  app.add_option("--model-dir", globals.model_dir, "Folder of installed models (env FACEID_MODEL_DIR)")
+  app.add_option("--model-dir", globals.model_dir, "Folder of installed models")
+      ->envname("FACEID_MODEL_DIR")
       ->capture_default_str();
   app.add_option("--model-path", globals.extra_model_dirs, "Extra folders searched for model files");
   app.add_option("--manifest", globals.manifest, "Model manifest file (default: builtin + <model-dir>/manifest.json)");
@@ -43,11 +49,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--format", globals.format, "Output: json (one object per line) | table")
       ->check(CLI::IsMember({"json", "table"}))
+      ->envname("FACEID_FORMAT")
       ->capture_default_str();
   app.add_flag("-v,--verbose", globals.verbose, "Log progress on stderr");
 
   app.parse_complete_callback([&globals] {
     spdlog::set_level(globals.verbose ? spdlog::level::debug : spdlog::level::warn);
+    // OpenCV's own warnings (GStreamer / V4L back-end probing while opening a video) are noise
+    // to a user unless they asked for -v; real failures still reach them as errors.
+    cv::utils::logging::setLogLevel(globals.verbose ? cv::utils::logging::LOG_LEVEL_INFO
+                                                    : cv::utils::logging::LOG_LEVEL_ERROR);
   });
 
   add_enroll_command(app, globals, state);

@@ -7,30 +7,26 @@
 #include <iostream>
 
 #include "faceid/error.hpp"
+#include "faceid/json_numbers.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace faceid::cli {
 
-namespace {
-json round2(float v) { return std::round(v * 100.f) / 100.f; }
-json round4(float v) { return std::round(v * 10000.f) / 10000.f; }
-}  // namespace
-
 json to_json(const Detection& d) {
   json landmarks = json::array();
-  for (const auto& p : d.landmarks) landmarks.push_back({round2(p.x), round2(p.y)});
-  return {{"box", {round2(d.box.x), round2(d.box.y), round2(d.box.width), round2(d.box.height)}},
-          {"detection_score", round4(d.score)},
+  for (const auto& p : d.landmarks) landmarks.push_back({json_pixels(p.x), json_pixels(p.y)});
+  return {{"box", {json_pixels(d.box.x), json_pixels(d.box.y), json_pixels(d.box.width), json_pixels(d.box.height)}},
+          {"detection_score", json_score(d.score)},
           {"landmarks", landmarks}};
 }
 
 void add_liveness(json& face, const std::optional<LivenessResult>& liveness) {
   if (!liveness) return;
   if (liveness->judged()) {
-    face["live"] = {{"score", round4(*liveness->score)}, {"is_live", liveness->is_live},
-                    {"threshold", round4(liveness->threshold)}};
+    face["live"] = {{"score", json_score(*liveness->score)}, {"is_live", liveness->is_live},
+                    {"threshold", json_score(liveness->threshold)}};
   } else {
     face["live"] = nullptr;
     face["live_reason"] = liveness->reason;
@@ -43,11 +39,11 @@ json to_json(const FaceResult& face) {
   const bool refused = face.liveness && liveness_refusal(*face.liveness);
   j["person"] = face.person ? json(*face.person) : refused ? json(liveness_status(*face.liveness)) : json("unknown");
   add_liveness(j, face.liveness);
-  j["score"] = round4(face.score);
-  j["threshold"] = round4(face.threshold);
-  j["best"] = face.best ? json{{"person", face.best->person}, {"score", round4(face.best->score)}} : json(nullptr);
+  j["score"] = json_score(face.score);
+  j["threshold"] = json_score(face.threshold);
+  j["best"] = face.best ? json{{"person", face.best->person}, {"score", json_score(face.best->score)}} : json(nullptr);
   j["runner_up"] =
-      face.runner_up ? json{{"person", face.runner_up->person}, {"score", round4(face.runner_up->score)}}
+      face.runner_up ? json{{"person", face.runner_up->person}, {"score", json_score(face.runner_up->score)}}
                      : json(nullptr);
   return j;
 }
@@ -62,7 +58,7 @@ json to_json(const EnrollOutcome& o) {
 }
 
 json to_json(const VerifyResult& r) {
-  json j = {{"same_person", r.same_person}, {"score", round4(r.score)},     {"threshold", round4(r.threshold)},
+  json j = {{"same_person", r.same_person}, {"score", json_score(r.score)},     {"threshold", json_score(r.threshold)},
             {"metric", metric_name(r.metric)}, {"faces_in_a", r.faces_in_a}, {"faces_in_b", r.faces_in_b},
             {"face_a", to_json(r.face_a)},   {"face_b", to_json(r.face_b)}};
   add_liveness(j["face_a"], r.liveness_a);

@@ -83,8 +83,10 @@ struct TrackedFace {
   int live_samples = 0;
 };
 
-enum class VideoEventType { kEnter, kIdentified, kLeave, kAttack };
-const char* video_event_name(VideoEventType type);  // "enter", "identified", "leave", "attack"
+// kIdentified: the track's voted identity became a person; kUnknown: it was decided to be nobody
+// enrolled; kAttack: liveness judged the track a presentation attack.
+enum class VideoEventType { kEnter, kIdentified, kLeave, kAttack, kUnknown };
+const char* video_event_name(VideoEventType type);  // "enter", "identified", "leave", "attack", "unknown"
 
 struct VideoEvent {
   VideoEventType type = VideoEventType::kEnter;

@@ -305,7 +305,7 @@ void bind_values(py::module_& m) {
 
   py::class_<VideoEvent>(m, "VideoEvent")
       .def_property_readonly("type", [](const VideoEvent& e) { return video_event_name(e.type); },
-                             "'enter', 'identified', 'leave' or 'attack'.")
+                             "'enter', 'identified' (a person), 'unknown' (nobody enrolled), 'attack' (liveness) or 'leave'.")
       .def_readonly("timestamp", &VideoEvent::timestamp)
       .def_readonly("face", &VideoEvent::face, "The track as it was then.")
       .def("__repr__", [](const VideoEvent& e) {

@@ -14,6 +14,7 @@
 #include "faceid/alignment.hpp"
 #include "faceid/error.hpp"
 #include "storage/add_new_faces.hpp"
+#include "faceid/model_catalogue.hpp"
 
 namespace faceid {
 
@@ -46,6 +47,12 @@ std::vector<std::string> search_dirs(const EngineConfig& config) {
 std::string model_path(const ModelSpec& spec, const std::string& override_file,
                        const std::vector<std::string>& dirs) {
   if (!override_file.empty()) return resolve_model_file(override_file, "", dirs);
+  if (find_model_file(spec.file, dirs).empty()) {
+    std::string searched;
+    for (const auto& dir : dirs) searched += (searched.empty() ? "" : ", ") + dir;
+    throw Error(ErrorCode::kModelInvalid,
+                install_hint(spec, "model file " + spec.file + " of " + spec.name + " not found (searched: " + searched + ")"));
+  }
   const std::string path = resolve_model_file(spec.file, spec.sha256, dirs);
   if (!spec.config.empty()) resolve_model_file(spec.config, spec.config_sha256, dirs);
   return path;
@@ -82,10 +89,26 @@ struct Engine::Impl {
   std::string gallery_model;  // model of the stored embeddings ("" = empty gallery)
 
   void require_compatible_gallery() const {
-    if (!gallery_model.empty() && gallery_model != model_id)
+    if (gallery_model.empty() || gallery_model == model_id) return;
+    // Flip test-time augmentation is part of the model id ("+flip"): say which way to go.
+    const std::string flip = "+flip";
+    const auto without_flip = [&flip](const std::string& id) {
+      return id.size() > flip.size() && id.compare(id.size() - flip.size(), flip.size(), flip) == 0
+                 ? id.substr(0, id.size() - flip.size())
+                 : id;
+    };
+    if (without_flip(gallery_model) == without_flip(model_id)) {
+      const bool gallery_flipped = gallery_model != without_flip(gallery_model);
       throw Error(ErrorCode::kModelMismatch,
-                  "the gallery holds embeddings of model " + gallery_model + " but the engine uses " +
-                      model_id + "; run `faceid reindex` to recompute them from the stored face crops");
+                  std::string("the gallery was enrolled ") + (gallery_flipped ? "with" : "without") +
+                      " --flip and this command runs " + (gallery_flipped ? "without" : "with") + " it: " +
+                      (gallery_flipped ? "add --flip" : "drop --flip") + ", or run `faceid" +
+                      (gallery_flipped ? "" : " --flip") + " reindex` to re-embed every stored face " +
+                      (gallery_flipped ? "without" : "with") + " it");
+    }
+    throw Error(ErrorCode::kModelMismatch,
+                "the gallery holds embeddings of model " + gallery_model + " but the engine uses " + model_id +
+                    "; run `faceid reindex` to recompute them from the stored face crops");
   }
 
   void load_index() {

@@ -16,6 +16,7 @@
 
 #include "engine/embedding_codec.hpp"
 #include "faceid/error.hpp"
+#include "faceid/json_numbers.hpp"
 #include "faceid/image.hpp"
 #include "faceid/metric.hpp"
 #include "faceid/quality.hpp"
@@ -181,9 +182,11 @@ std::int64_t parse_face_id(const std::string& text) {
 
 json detection_json(const Detection& d) {
   json landmarks = json::array();
-  for (const auto& p : d.landmarks) landmarks.push_back({p.x, p.y});
-  return {{"box", {{"x", d.box.x}, {"y", d.box.y}, {"width", d.box.width}, {"height", d.box.height}}},
-          {"score", d.score},
+  for (const auto& p : d.landmarks) landmarks.push_back({json_pixels(p.x), json_pixels(p.y)});
+  return {{"box",
+           {{"x", json_pixels(d.box.x)}, {"y", json_pixels(d.box.y)}, {"width", json_pixels(d.box.width)},
+            {"height", json_pixels(d.box.height)}}},
+          {"score", json_score(d.score)},
           {"landmarks", landmarks}};
 }
 
@@ -200,12 +203,12 @@ void add_liveness_json(json& face, const std::optional<LivenessResult>& liveness
 
 json recognition_json(const Recognition& r) {
   json candidates = json::array();
-  for (const auto& c : r.candidates) candidates.push_back({{"subject", c.person}, {"score", c.score}});
+  for (const auto& c : r.candidates) candidates.push_back({{"subject", c.person}, {"score", json_score(c.score)}});
   json out = {{"subject", r.person ? json(*r.person) : json(nullptr)},
               {"unknown", !r.person.has_value()},
-              {"threshold", r.threshold},
+              {"threshold", json_score(r.threshold)},
               {"candidates", candidates}};
-  out["score"] = r.candidates.empty() ? json(nullptr) : json(r.candidates.front().score);
+  out["score"] = r.candidates.empty() ? json(nullptr) : json(json_score(r.candidates.front().score));
   add_liveness_json(out, r.liveness);
   if (r.liveness && liveness_refusal(*r.liveness)) out["status"] = liveness_status(*r.liveness);
   return out;
@@ -528,8 +531,8 @@ void RestServer::Impl::add_collection_routes() {
                                                  liveness_param(req, body, c.get()));
         json out = {{"subject", m.subject},
                     {"same_person", m.same_person},
-                    {"score", m.score},
-                    {"threshold", m.threshold},
+                    {"score", json_score(m.score)},
+                    {"threshold", json_score(m.threshold)},
                     {"metric", metric_name(models.metric())},
                     {"faces_in_image", m.faces_in_image},
                     {"detection", detection_json(m.detection)}};
@@ -645,8 +648,8 @@ void RestServer::Impl::add_model_routes() {
     const float applied = threshold.value_or(v.threshold);
     const bool live = !(v.liveness_a && liveness_refusal(*v.liveness_a)) && !(v.liveness_b && liveness_refusal(*v.liveness_b));
     json out = {{"same_person", threshold ? live && accepts(v.metric, v.score, applied) : v.same_person},
-                {"score", v.score},
-                {"threshold", applied},
+                {"score", json_score(v.score)},
+                {"threshold", json_score(applied)},
                 {"metric", metric_name(v.metric)},
                 {"face_a", detection_json(v.face_a)},
                 {"face_b", detection_json(v.face_b)},
@@ -668,8 +671,9 @@ void RestServer::Impl::add_model_routes() {
       if (!live.empty()) add_liveness_json(face, live[i]);
       try {
         const FaceQuality q = face_quality(bgr, d);
-        face["quality"] = {{"score", q.score},         {"sharpness", q.sharpness}, {"pose", q.pose},
-                           {"brightness", q.brightness}, {"size", q.size},         {"detector", q.detector}};
+        face["quality"] = {{"score", json_score(q.score)},           {"sharpness", json_score(q.sharpness)},
+                           {"pose", json_score(q.pose)},             {"brightness", json_score(q.brightness)},
+                           {"size", json_score(q.size)},             {"detector", json_score(q.detector)}};
       } catch (const Error&) {
         face["quality"] = nullptr;  // box mostly outside the image: no meaningful quality
       }

@@ -104,6 +104,7 @@ const char* video_event_name(VideoEventType type) {
     case VideoEventType::kIdentified: return "identified";
     case VideoEventType::kLeave: return "leave";
     case VideoEventType::kAttack: return "attack";
+    case VideoEventType::kUnknown: return "unknown";
   }
   return "enter";
 }
@@ -155,8 +156,9 @@ struct VideoIdentifier::State {
     if (identity.decided == decision->person) return;
     identity.decided = decision->person;
     face.person = decision->person;
-    face.state = decision->person.empty() ? IdentityState::kUnknown : IdentityState::kIdentified;
-    emit(VideoEventType::kIdentified, timestamp, face);
+    const bool unknown = decision->person.empty();
+    face.state = unknown ? IdentityState::kUnknown : IdentityState::kIdentified;
+    emit(unknown ? VideoEventType::kUnknown : VideoEventType::kIdentified, timestamp, face);
   }
 
   // One live score per recognition of each track whose verdict is still open, until

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import faceid
@@ -28,6 +29,22 @@ def test_a_steady_face_is_tracked_and_identified(sample_engine, sample_held_out)
     assert len(leave) == 1 and leave[0].face.user_id == person and leave[0].timestamp == 1.0
     stats = video.stats
     assert stats.frames == 20 and stats.detector_runs == 10 and stats.recognitions >= 2
+
+
+def test_a_stranger_is_reported_unknown_not_identified(gallery_engine):
+    strangers = sorted((dataset_dir("unknown_faces_dev") / "images" / "white").glob("*.jpg"))
+    chip = faceid.load_image(str(strangers[0]))
+    # The chips are tight face crops: put one in a larger frame, as a camera would see it.
+    frame = np.full((chip.shape[0] * 3, chip.shape[1] * 3, 3), 128, dtype=np.uint8)
+    frame[chip.shape[0]:2 * chip.shape[0], chip.shape[1]:2 * chip.shape[1]] = chip
+    video = faceid.VideoIdentifier(gallery_engine, scene_cut_threshold=0)
+    for i in range(20):
+        tracks = video.process(frame, i / 25)
+    assert len(tracks) == 1
+    main = tracks[0]
+    assert main.state == "unknown" and main.user_id is None
+    events = [(e.type, e.face.user_id) for e in video.take_events()]
+    assert events == [("enter", None), ("unknown", None)]
 
 
 def test_the_identifier_keeps_its_engine_alive(sample_held_out):
