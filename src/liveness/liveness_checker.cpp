@@ -1,7 +1,6 @@
 // Liveness checkers on cv::dnn: one softmax classifier, or the mean of several (a fusion).
 #include <algorithm>
 #include <cmath>
-#include <mutex>
 
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
@@ -17,7 +16,7 @@ namespace {
 class LivenessNetwork {
  public:
   LivenessNetwork(const ModelSpec& spec, const std::string& model_file)
-      : spec_(spec), net_(load_dnn_net(spec, model_file)) {
+      : spec_(spec), nets_(spec, model_file) {
     if (spec_.input_size.empty())
       throw Error(ErrorCode::kModelInvalid, "liveness model " + spec_.name + " has no input_size in its manifest");
   }
@@ -35,9 +34,10 @@ class LivenessNetwork {
                                                   cv::Scalar::all(spec_.mean), spec_.rgb, false, CV_32F);
       cv::Mat row;
       try {
-        std::lock_guard<std::mutex> lock(mutex_);
-        net_.setInput(blob);
-        row = net_.forward().reshape(1, 1).clone();
+        row = nets_.run([&](cv::dnn::Net& net) {
+          net.setInput(blob);
+          return cv::Mat(net.forward().reshape(1, 1).clone());
+        });
       } catch (const cv::Exception& e) {
         throw Error(ErrorCode::kModelInvalid, "liveness model " + spec_.name + " failed: " + e.what());
       }
@@ -67,8 +67,7 @@ class LivenessNetwork {
   }
 
   ModelSpec spec_;
-  mutable std::mutex mutex_;  // cv::dnn::Net::forward is not re-entrant
-  mutable cv::dnn::Net net_;
+  DnnNetPool nets_;  // one instance per concurrent caller
 };
 
 class NetworkLivenessChecker final : public LivenessChecker {
