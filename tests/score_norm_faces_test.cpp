@@ -35,21 +35,14 @@ std::vector<std::string> images_in(const fs::path& dir) {
   return files;
 }
 
-// Every `step`-th image of unknown_faces_dev: strangers that are never probes in these tests.
-std::vector<std::string> cohort_images(const std::string& unknown, std::size_t step) {
-  const auto all = images_in(fs::path(unknown) / "images");
-  std::vector<std::string> cohort;
-  for (std::size_t i = 0; i < all.size(); i += step) cohort.push_back(all[i]);
-  return cohort;
-}
-
 TEST(ScoreNormFaces, FewerEastAsianImpostorsPassTheShippedThreshold) {
   FACEID_REQUIRE_MODELS();
   FACEID_REQUIRE_DATASET(asian, "asian_faces_dev");
   FACEID_REQUIRE_DATASET(unknown, "unknown_faces_dev");
   auto pairs = eval::parse_pairs_file(asian + "/pairs.txt");
   pairs.erase(std::remove_if(pairs.begin(), pairs.end(), [](const auto& p) { return p.genuine; }), pairs.end());
-  std::vector<std::string> paths = cohort_images(unknown, 4);
+  // The cohort: all 600 unknown_faces_dev strangers, none of whom is in an asian_faces_dev pair.
+  std::vector<std::string> paths = images_in(fs::path(unknown) / "images");
   const std::size_t cohort_count = paths.size();
   for (auto& pair : pairs) {
     pair.path_a = asian + "/" + pair.path_a;
@@ -66,9 +59,10 @@ TEST(ScoreNormFaces, FewerEastAsianImpostorsPassTheShippedThreshold) {
   for (std::size_t i = 0; i < paths.size(); ++i) faces.emplace(paths[i], faces_list[i]);
   const std::vector<std::string> cohort_paths(paths.begin(), paths.begin() + static_cast<long>(cohort_count));
   const auto cohort = eval::usable_embeddings(cohort_paths, faces);
-  ASSERT_GE(cohort.size(), 100u);
+  ASSERT_GE(cohort.size(), 500u);
 
-  const ModelSpec& spec = ModelManifest::for_model_dir(test::model_dir()).get("fr_feature");
+  const ModelManifest manifest = ModelManifest::for_model_dir(test::model_dir());
+  const ModelSpec& spec = manifest.get("fr_feature");
   NormOptions options = default_norm_options();
   const float raw_threshold = spec.thresholds.at("cosine");
   const float norm_threshold = spec.thresholds.at(threshold_key(Metric::kCosine, options.norm));
@@ -80,14 +74,15 @@ TEST(ScoreNormFaces, FewerEastAsianImpostorsPassTheShippedThreshold) {
   const auto normalized = eval::score_pairs(pairs, faces, Metric::kCosine, cohort, options);
   const long raw_accepted = accepted(raw, raw_threshold);
   const long norm_accepted = accepted(normalized, norm_threshold);
-  // Measured: 46 of 494 raw (9.3 %), 23 normalised (docs/accuracy.md).
+  // At the LFW-calibrated thresholds eval measured 46 of 494 raw, 23 normalised (docs/accuracy.md).
   EXPECT_GT(raw_accepted, 0);
   EXPECT_LT(norm_accepted * 3, raw_accepted * 2) << raw_accepted << " raw vs " << norm_accepted << " normalised";
 }
 
 // A UTKFace stranger the raw score accepts as one of asian_faces_dev's enrolled people
-// (found by running both engines over unknown_faces_dev/images/asian).
-constexpr const char* kStranger = "asian/STRANGER";
+// (raw 0.359 for casia5_002 against the raw 1:N threshold 0.35; found by running both
+// engines over unknown_faces_dev/images/asian).
+constexpr const char* kStranger = "asian/18_1_2_20170105183420463.jpg.chip.jpg";
 
 TEST(ScoreNormFaces, NormalisationTurnsAFalseAcceptIntoUnknown) {
   FACEID_REQUIRE_MODELS();

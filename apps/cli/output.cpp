@@ -48,7 +48,8 @@ json to_json(const EnrollOutcome& o) {
 
 json to_json(const VerifyResult& r) {
   return {{"same_person", r.same_person}, {"score", round4(r.score)},     {"threshold", round4(r.threshold)},
-          {"metric", metric_name(r.metric)}, {"faces_in_a", r.faces_in_a}, {"faces_in_b", r.faces_in_b},
+          {"metric", metric_name(r.metric)}, {"norm", score_norm_name(r.norm)},
+          {"faces_in_a", r.faces_in_a}, {"faces_in_b", r.faces_in_b},
           {"face_a", to_json(r.face_a)},   {"face_b", to_json(r.face_b)}};
 }
 
