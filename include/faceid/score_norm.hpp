@@ -17,6 +17,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -95,9 +97,9 @@ CohortStats stats_excluding(const std::vector<CohortScore>& scores, const std::s
                             Metric metric, const NormOptions& options);
 
 // Normalisation for a gallery: the cohort is the gallery's own people (up to
-// max_gallery_cohort faces) plus any extra faces (a user's cohort folder, anonymous
-// faces), and every person's enrolled-side statistics are cached when their faces are
-// added, so a search costs one pass over the cohort on top of the index search.
+// max_gallery_cohort faces) plus any extra faces (a cohort gallery), and every face's
+// enrolled-side statistics are cached (at enrolment, or at its first search after a load),
+// so a search costs one pass over the cohort on top of the index search.
 // Not internally synchronised: the gallery that owns it guards it.
 class GalleryNormalizer {
  public:
@@ -134,13 +136,17 @@ class GalleryNormalizer {
   struct Face {
     std::string person;
     Embedding embedding;
-    CohortStats stats;
   };
   Metric metric_;
   NormOptions options_;
   Cohort cohort_;
   std::map<std::int64_t, Face> faces_;
   std::map<std::string, std::vector<std::int64_t>> faces_of_;
+  // Statistics per face: computed at enrolment, or at a face's first search after a load or
+  // a cohort refresh, so that opening a large gallery does not cost gallery x cohort.
+  // Searches run concurrently under the owner's shared lock, hence the mutex of its own.
+  mutable std::map<std::int64_t, CohortStats> stats_;
+  std::unique_ptr<std::mutex> stats_mutex_ = std::make_unique<std::mutex>();
   std::size_t gallery_in_cohort_ = 0;
   std::int64_t next_extra_id_ = -1;     // extra faces take negative ids
   std::size_t changes_since_refresh_ = 0;

@@ -156,7 +156,7 @@ void GalleryNormalizer::load(const std::vector<FaceRecord>& faces) {
   clear();
   if (options_.norm == ScoreNorm::kNone) return;
   for (const auto& face : faces) {
-    faces_[face.id] = {face.person, face.embedding, {}};
+    faces_[face.id] = {face.person, face.embedding};
     faces_of_[face.person].push_back(face.id);
     if (gallery_in_cohort_ < options_.max_gallery_cohort) {
       cohort_.add(face.id, face.person, face.embedding);
@@ -168,14 +168,16 @@ void GalleryNormalizer::load(const std::vector<FaceRecord>& faces) {
 
 void GalleryNormalizer::add_face(std::int64_t face_id, const std::string& person, const Embedding& embedding) {
   if (options_.norm == ScoreNorm::kNone) return;
-  faces_[face_id] = {person, embedding, {}};
+  faces_[face_id] = {person, embedding};
   faces_of_[person].push_back(face_id);
   if (gallery_in_cohort_ < options_.max_gallery_cohort) {
     cohort_.add(face_id, person, embedding);
     ++gallery_in_cohort_;
     cohort_changed();
   }
-  faces_[face_id].stats = face_stats(person, embedding);
+  const CohortStats stats = face_stats(person, embedding);
+  std::lock_guard lock(*stats_mutex_);
+  stats_[face_id] = stats;
 }
 
 void GalleryNormalizer::remove_face(std::int64_t face_id) {
@@ -185,6 +187,10 @@ void GalleryNormalizer::remove_face(std::int64_t face_id) {
   ids.erase(std::remove(ids.begin(), ids.end(), face_id), ids.end());
   if (ids.empty()) faces_of_.erase(it->second.person);
   faces_.erase(it);
+  {
+    std::lock_guard lock(*stats_mutex_);
+    stats_.erase(face_id);
+  }
   if (cohort_.remove(face_id)) {
     --gallery_in_cohort_;
     cohort_changed();
@@ -213,6 +219,10 @@ void GalleryNormalizer::clear() {
   for (const auto& [id, face] : faces_) cohort_.remove(id);
   faces_.clear();
   faces_of_.clear();
+  {
+    std::lock_guard lock(*stats_mutex_);
+    stats_.clear();
+  }
   gallery_in_cohort_ = 0;
   changes_since_refresh_ = 0;
   size_at_refresh_ = cohort_.size();
@@ -233,7 +243,10 @@ void GalleryNormalizer::cohort_changed() {
 }
 
 void GalleryNormalizer::refresh_all_stats() {
-  for (auto& [id, face] : faces_) face.stats = face_stats(face.person, face.embedding);
+  {
+    std::lock_guard lock(*stats_mutex_);
+    stats_.clear();  // recomputed face by face at their next search
+  }
   changes_since_refresh_ = 0;
   size_at_refresh_ = cohort_.size();
 }
@@ -248,7 +261,13 @@ CohortStats GalleryNormalizer::person_stats(const std::string& person) const {
   const auto it = faces_of_.find(person);
   if (it == faces_of_.end() || it->second.empty()) return CohortStats{};
   for (std::int64_t id : it->second) {
-    const CohortStats& face = faces_.at(id).stats;
+    std::lock_guard lock(*stats_mutex_);
+    auto cached = stats_.find(id);
+    if (cached == stats_.end()) {
+      const Face& face = faces_.at(id);
+      cached = stats_.emplace(id, face_stats(face.person, face.embedding)).first;
+    }
+    const CohortStats& face = cached->second;
     stats.mean += face.mean;
     stats.std += face.std;
   }
