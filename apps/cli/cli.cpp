@@ -32,6 +32,11 @@ EngineConfig GlobalOptions::engine_config() const {
     throw Error(ErrorCode::kBadRequest, "unknown index '" + index + "' (auto, exact, int8-scan, hnsw, ivf-sq8)");
   config.index.kind = *parsed_index;
   config.index.snapshot_file = index_snapshot;
+  const auto parsed_norm = parse_score_norm(norm);
+  if (!parsed_norm)
+    throw Error(ErrorCode::kBadRequest, "unknown normalisation '" + norm + "' (none, znorm, tnorm, snorm, asnorm)");
+  config.normalization.norm = *parsed_norm;
+  config.cohort_gallery = cohort_gallery;
   config.threshold = threshold;
   config.align = !no_align;
   config.embedding.flip_augment = flip;

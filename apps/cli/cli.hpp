@@ -26,6 +26,8 @@ struct GlobalOptions {
   std::string policy = "max";
   std::string index = "exact";
   std::string index_snapshot;
+  std::string norm = score_norm_name(default_norm_options().norm);
+  std::string cohort_gallery;
   std::optional<float> threshold;
   bool no_align = false;
   bool flip = false;

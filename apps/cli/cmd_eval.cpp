@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "faceid/error.hpp"
 #include "faceid/eval.hpp"
+#include "faceid/eval_cohort.hpp"
 #include "output.hpp"
 
 namespace faceid::cli {
@@ -38,7 +39,20 @@ struct EvalOptions {
   bool no_cache = false;
   std::string by_group;
   std::string csv, markdown, plot, histogram;
+  std::string group_plot;
+  std::string norm = "none";
+  std::string cohort;  // folder of other people's faces
+  int cohort_top_k = NormOptions{}.top_k;
   GridOptions grid;
+
+  NormOptions norm_options() const {
+    NormOptions options;
+    const auto parsed = parse_score_norm(norm);
+    if (!parsed) throw Error(ErrorCode::kBadRequest, "unknown --norm '" + norm + "' (none, znorm, tnorm, snorm, asnorm)");
+    options.norm = *parsed;
+    options.top_k = cohort_top_k;
+    return options;
+  }
 };
 
 void add_shared_options(CLI::App* cmd, EvalOptions& options, bool with_grid) {
@@ -48,6 +62,12 @@ void add_shared_options(CLI::App* cmd, EvalOptions& options, bool with_grid) {
   cmd->add_option("--threads", options.threads, "Worker threads (default: every core)");
   cmd->add_option("--cache", options.cache, "Embedding cache file (default: <model-dir>/../cache/eval_cache.db)");
   cmd->add_flag("--no-cache", options.no_cache, "Compute every embedding afresh");
+  cmd->add_option("--norm", options.norm, "Cohort score normalisation: none, znorm, tnorm, snorm, asnorm")
+      ->capture_default_str();
+  cmd->add_option("--cohort", options.cohort, "Folder of other people's faces for --norm (searched recursively)");
+  cmd->add_option("--cohort-top-k", options.cohort_top_k, "Cohort scores kept by asnorm")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   if (!with_grid) return;
   cmd->add_option("--by-group", options.by_group, "Dataset manifest: break every figure down by its ethnicity column");
   cmd->add_option("--csv", options.csv, "Write the results table as CSV");
@@ -80,9 +100,13 @@ bool parse_switch(const std::string& value) {
   throw Error(ErrorCode::kBadRequest, "expected on or off, got '" + value + "'");
 }
 
+ModelManifest manifest_of(const EngineConfig& config) {
+  return config.manifest_path.empty() ? ModelManifest::for_model_dir(config.model_dir)
+                                      : ModelManifest::load(config.manifest_path);
+}
+
 std::vector<std::string> manifest_names(const EngineConfig& config, ModelKind kind) {
-  const auto manifest = config.manifest_path.empty() ? ModelManifest::for_model_dir(config.model_dir)
-                                                     : ModelManifest::load(config.manifest_path);
+  const auto manifest = manifest_of(config);
   std::vector<std::string> names;
   for (const auto& spec : manifest.models())
     if (spec.kind == kind) names.push_back(spec.name);
@@ -139,6 +163,16 @@ bool is_image_file(const fs::path& path) {
 
 std::string resolve(const std::string& root, const std::string& path) {
   return fs::path(path).is_absolute() ? path : (fs::path(root) / path).string();
+}
+
+// Every image under `dir`, sorted.
+std::vector<std::string> image_files(const std::string& dir) {
+  if (!fs::is_directory(dir)) throw Error(ErrorCode::kNotFound, "no folder " + dir);
+  std::vector<std::string> files;
+  for (const auto& item : fs::recursive_directory_iterator(dir))
+    if (item.is_regular_file() && is_image_file(item.path())) files.push_back(item.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 // Evenly spread indices: keeps the classes and folds of ordered protocol files.
@@ -298,22 +332,6 @@ PairSet load_pairs(const std::vector<std::string>& files, int folds, const EvalO
   return set;
 }
 
-std::vector<eval::ScoredPair> score_pairs(const PairSet& set, const std::map<std::string, ImageFace>& faces,
-                                          Metric metric) {
-  std::vector<eval::ScoredPair> scored;
-  for (const auto& pair : set.pairs) {
-    const ImageFace& a = faces.at(pair.path_a);
-    const ImageFace& b = faces.at(pair.path_b);
-    eval::ScoredPair s;
-    s.genuine = pair.genuine;
-    s.fold = pair.fold;
-    s.failed = a.status != eval::FaceStatus::kOk || b.status != eval::FaceStatus::kOk;
-    if (!s.failed) s.score = compare(a.embedding, b.embedding, metric);
-    scored.push_back(s);
-  }
-  return scored;
-}
-
 struct GroupRow {
   std::string group;
   int pairs = 0;
@@ -327,8 +345,42 @@ struct VerifyResultRow {
   eval::VerificationSummary summary;
   std::vector<GroupRow> groups;
   std::optional<eval::OperatingPoint> group_point;  // overall threshold the groups are compared at
+  std::vector<eval::ThresholdByGroup> shipped;      // groups at the manifest's 1:1 and 1:N thresholds
+  ScoreNorm norm = ScoreNorm::kNone;
   std::vector<eval::ScoredPair> scored;
 };
+
+// The groups read at the thresholds the product ships for this embedder, metric and normalisation.
+std::vector<eval::ThresholdByGroup> shipped_by_group(const ModelManifest& manifest, const std::string& embedder,
+                                                     Metric metric, ScoreNorm norm,
+                                                     const std::vector<eval::ScoredPair>& scored,
+                                                     const std::vector<std::string>& groups) {
+  std::vector<eval::ThresholdByGroup> reports;
+  if (!manifest.find(embedder)) return reports;
+  const ModelSpec& spec = manifest.get(embedder);
+  const std::string key = threshold_key(metric, norm);
+  if (spec.thresholds.count(key))
+    reports.push_back(eval::rates_by_group(scored, groups, metric, "1:1 (verify) " + key, spec.thresholds.at(key)));
+  if (spec.identify_thresholds.count(key))
+    reports.push_back(
+        eval::rates_by_group(scored, groups, metric, "1:N (identify) " + key, spec.identify_thresholds.at(key)));
+  return reports;
+}
+
+Table shipped_table(const VerifyResultRow& result) {
+  Table table;
+  table.header = {"threshold", "value", "group", "genuine", "impostor", "TAR %", "FAR %"};
+  for (const auto& report : result.shipped) {
+    table.rows.push_back({report.name, fixed(report.threshold), "**all**", "", "", percent(report.overall.tar),
+                          percent(report.overall.far)});
+    for (const auto& g : report.groups)
+      table.rows.push_back({"", "", g.group, std::to_string(g.genuine), std::to_string(g.impostor),
+                            percent(g.rates.tar), percent(g.rates.far)});
+    table.rows.push_back({"", "", "**max-group FAR / overall FAR**", "", "", "",
+                          report.overall.far > 0 ? fixed(report.far_ratio, 2) : "n/a (no impostor accepted)"});
+  }
+  return table;
+}
 
 // The strictest FAR target the whole set can resolve (1e-3 preferred, as the team's operating point).
 std::optional<eval::OperatingPoint> operating_point(const eval::VerificationSummary& summary) {
@@ -368,7 +420,7 @@ Table verify_table(const std::vector<VerifyResultRow>& results) {
   for (const auto& r : results) {
     const auto& s = r.summary;
     std::vector<std::string> row = {r.setting.detector, r.setting.embedder, r.setting.align ? "on" : "off",
-                                    r.setting.flip ? "on" : "off", metric_name(r.metric),
+                                    r.setting.flip ? "on" : "off", threshold_key(r.metric, r.norm),
                                     s.accuracy ? percent(s.accuracy->mean) + " ± " + percent(s.accuracy->std) : "n/a",
                                     fixed(s.auc), percent(s.eer.rate)};
     for (const auto& point : s.tar_at_far) row.push_back(operating_cell(point));
@@ -406,11 +458,17 @@ Table group_table(const VerifyResultRow& result) {
   return table;
 }
 
+std::string shipped_section(const VerifyResultRow& r) {
+  if (r.shipped.empty()) return "";
+  return "\nAt the thresholds the product ships (" + std::string(score_norm_name(r.norm)) + "):\n\n" +
+         shipped_table(r).markdown();
+}
+
 nlohmann::json verify_json(const VerifyResultRow& r) {
   const auto& s = r.summary;
   nlohmann::json j = {{"detector", r.setting.detector}, {"embedder", r.setting.embedder},
                       {"align", r.setting.align},       {"flip", r.setting.flip},
-                      {"metric", metric_name(r.metric)}, {"pairs", s.pairs},
+                      {"metric", metric_name(r.metric)}, {"norm", score_norm_name(r.norm)}, {"pairs", s.pairs},
                       {"genuine", s.genuine},           {"impostor", s.impostor},
                       {"failed_genuine", s.failed_genuine}, {"failed_impostor", s.failed_impostor},
                       {"auc", s.auc},                   {"eer", s.eer.rate},
@@ -437,6 +495,13 @@ nlohmann::json verify_json(const VerifyResultRow& r) {
       j["groups"].push_back(gj);
     }
     if (r.group_point) j["group_threshold"] = operating_json(*r.group_point, "tar", "far");
+    for (const auto& report : r.shipped) {
+      nlohmann::json sj = {{"name", report.name}, {"threshold", report.threshold}, {"tar", report.overall.tar},
+                           {"far", report.overall.far}, {"max_group_far", report.max_group_far},
+                           {"far_ratio", report.far_ratio}};
+      for (const auto& g : report.groups) sj["groups"][g.group] = {{"tar", g.rates.tar}, {"far", g.rates.far}};
+      j["shipped_thresholds"].push_back(sj);
+    }
   }
   return j;
 }
@@ -480,26 +545,41 @@ void add_verify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
       ->check(CLI::Range(2, 1000));
   cmd->add_option("--plot", options->plot, "Write ROC curves (PNG, log-scale FAR)");
   cmd->add_option("--histogram", options->histogram, "Write genuine/impostor score histograms (PNG)");
+  cmd->add_option("--group-plot", options->group_plot, "Write one ROC curve per group in one plot (PNG)");
   add_shared_options(cmd, *options, true);
   cmd->callback([options, files, folds, &globals, &state] {
     const PairSet set = load_pairs(*files, *folds, *options);
-    std::vector<std::string> paths;
+    const NormOptions norm = options->norm_options();
+    const auto cohort_paths = options->cohort.empty() ? std::vector<std::string>{} : image_files(options->cohort);
+    std::vector<std::string> paths = cohort_paths;
     for (const auto& pair : set.pairs) paths.insert(paths.end(), {pair.path_a, pair.path_b});
     const auto metrics = metrics_of(globals, options->grid);
+    const ModelManifest manifest = manifest_of(globals.engine_config());
     std::vector<VerifyResultRow> results;
     std::vector<FailureNote> failures;
-    std::vector<eval::NamedRoc> curves;
+    std::vector<eval::NamedRoc> curves, group_curves;
     for_each_setting(globals, *options, paths, failures, [&](const EmbedSetting& setting, const auto& faces) {
       for (Metric metric : metrics) {
         VerifyResultRow row;
+        row.norm = norm.norm;
         row.setting = setting;
         row.metric = metric;
-        row.scored = score_pairs(set, faces, metric);
+        row.scored = eval::score_pairs(set.pairs, faces, metric, eval::usable_embeddings(cohort_paths, faces),
+                                       norm);
         const bool hib = higher_is_better(metric);
         row.summary = eval::summarize_verification(row.scored, hib, kFars);
         if (set.has_groups) {
           row.group_point = operating_point(row.summary);
           row.groups = group_rows(set, row.scored, hib, row.group_point);
+          row.shipped = shipped_by_group(manifest, setting.embedder, metric, norm.norm, row.scored, set.groups);
+          if (metric == metrics.front() && !options->group_plot.empty()) {
+            std::map<std::string, std::vector<eval::ScoredPair>> by_group;
+            for (std::size_t i = 0; i < row.scored.size(); ++i) by_group[set.groups[i]].push_back(row.scored[i]);
+            for (const auto& [group, pairs] : by_group)
+              if (std::any_of(pairs.begin(), pairs.end(), [](const auto& p) { return p.genuine; }) &&
+                  std::any_of(pairs.begin(), pairs.end(), [](const auto& p) { return !p.genuine; }))
+                group_curves.push_back({setting.label() + " " + group, eval::roc_curve(pairs, hib)});
+          }
         }
         if (metric == metrics.front())
           curves.push_back({setting.label() + (metrics.size() > 1 ? " " + std::string(metric_name(metric)) : ""),
@@ -517,8 +597,8 @@ void add_verify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
       std::cout << table.markdown();
       for (const auto& r : results)
         if (!r.groups.empty())
-          std::cout << "\n" << r.setting.label() << " " << metric_name(r.metric) << " by group:\n\n"
-                    << group_table(r).markdown();
+          std::cout << "\n" << r.setting.label() << " " << threshold_key(r.metric, r.norm) << " by group:\n\n"
+                    << group_table(r).markdown() << shipped_section(r);
       print_failures(std::cout, failures);
     }
     if (!options->csv.empty()) write_text(options->csv, table.csv());
@@ -527,7 +607,8 @@ void add_verify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
       md << table.markdown();
       for (const auto& r : results)
         if (!r.groups.empty())
-          md << "\n" << r.setting.label() << " " << metric_name(r.metric) << " by group:\n\n" << group_table(r).markdown();
+          md << "\n" << r.setting.label() << " " << threshold_key(r.metric, r.norm) << " by group:\n\n" << group_table(r).markdown()
+             << shipped_section(r);
       print_failures(md, failures);
       write_text(options->markdown, md.str());
     }
@@ -535,6 +616,10 @@ void add_verify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
                         fs::path(files->front()).filename().string();
     if (files->size() > 1) title += " + " + std::to_string(files->size() - 1) + " more";
     if (!options->plot.empty()) eval::write_roc_plot(options->plot, "ROC: " + title, curves);
+    if (!options->group_plot.empty()) {
+      if (group_curves.empty()) throw Error(ErrorCode::kBadRequest, "--group-plot needs groups (--by-group or several --pairs)");
+      eval::write_roc_plot(options->group_plot, "ROC by group: " + title, group_curves);
+    }
     if (!options->histogram.empty()) {
       const auto& first = results.front();
       const auto point = operating_point(first.summary);
@@ -557,6 +642,7 @@ struct Probe {
 struct IdentifyRow {
   EmbedSetting setting;
   Metric metric = Metric::kCosine;
+  ScoreNorm norm = ScoreNorm::kNone;
   MatchPolicy policy = MatchPolicy::kMax;
   std::string gallery_size;
   int enrolled_people = 0, enrolled_faces = 0;
@@ -583,7 +669,8 @@ std::vector<int> parse_gallery_sizes(const std::vector<std::string>& values) {
   return sizes;
 }
 
-std::vector<eval::SearchResult> search_all(const PersonIndex& index, const std::vector<Probe>& probes,
+std::vector<eval::SearchResult> search_all(const PersonIndex& index, const GalleryNormalizer& normalizer,
+                                           const std::vector<Probe>& probes,
                                            const std::map<std::string, ImageFace>& faces,
                                            const MatchOptions& match) {
   std::vector<eval::SearchResult> results;
@@ -594,7 +681,7 @@ std::vector<eval::SearchResult> search_all(const PersonIndex& index, const std::
     if (face.status != eval::FaceStatus::kOk) {
       result.failed = true;
     } else {
-      const auto ranked = index.rank(face.embedding, match, 5);
+      const auto ranked = rank_normalized(index, normalizer, face.embedding, match, 5);
       if (!ranked.empty()) result.top_score = ranked.front().score;
       else result.failed = true;  // an empty gallery can accept nobody
       for (std::size_t r = 0; r < ranked.size(); ++r)
@@ -626,6 +713,8 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
     if (!options->by_group.empty()) manifest = eval::parse_group_manifest(options->by_group);
     std::vector<std::pair<std::string, std::string>> gallery;  // identity, path, in protocol order
     std::vector<Probe> probes;
+    const NormOptions norm = options->norm_options();
+    std::vector<std::string> cohort_paths;
     for (const auto& entry : entries) {
       const std::string path = resolve(root, entry.path);
       if (entry.role == eval::ProbeRole::kGallery) {
@@ -635,12 +724,17 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
         probes.push_back({path, entry.identity, group, entry.role == eval::ProbeRole::kProbeKnown});
       }
     }
-    if (!unknown_dir->empty()) {
-      if (!fs::is_directory(*unknown_dir)) throw Error(ErrorCode::kNotFound, "no folder " + *unknown_dir);
-      std::vector<std::string> extra;
-      for (const auto& item : fs::recursive_directory_iterator(*unknown_dir))
-        if (item.is_regular_file() && is_image_file(item.path())) extra.push_back(item.path().string());
-      std::sort(extra.begin(), extra.end());
+    if (!unknown_dir->empty() || !options->cohort.empty()) {
+      std::vector<std::string> extra = unknown_dir->empty() ? std::vector<std::string>{} : image_files(*unknown_dir);
+      if (!options->cohort.empty()) cohort_paths = image_files(options->cohort);
+      if (!options->cohort.empty() && !unknown_dir->empty() && fs::equivalent(options->cohort, *unknown_dir)) {
+        // The same faces must not be strangers and cohort at once: half each.
+        auto split = eval::split_alternately(extra);
+        extra = std::move(split.probes);
+        cohort_paths = std::move(split.cohort);
+        std::cerr << "cohort and never-enrolled probes share " << *unknown_dir << ": every second image ("
+                  << cohort_paths.size() << ") is cohort, the other " << extra.size() << " are probes\n";
+      }
       // The folder name is the group (unknown_faces_dev sorts its faces by ethnicity that way).
       for (const auto& path : extra)
         probes.push_back({path, "", "unknown:" + fs::path(path).parent_path().filename().string(), false});
@@ -660,6 +754,7 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
     std::vector<std::string> paths;
     for (const auto& [identity, path] : gallery) paths.push_back(path);
     for (const auto& probe : probes) paths.push_back(probe.path);
+    paths.insert(paths.end(), cohort_paths.begin(), cohort_paths.end());
 
     std::vector<IdentifyRow> results;
     std::vector<FailureNote> failures;
@@ -670,23 +765,39 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
       for (int size : gallery_sizes) {
         PersonIndex index(dim);
         std::map<std::string, int> taken;
-        std::int64_t face_id = 0;
+        std::vector<FaceRecord> enrolled;
         for (const auto& [identity, path] : gallery) {
           int& count = taken[identity];
           if (size > 0 && count >= size) continue;
           ++count;  // a photo without a face still uses its slot: the user's enrollment lost it
           const ImageFace& face = faces.at(path);
-          if (face.status == eval::FaceStatus::kOk) index.add_face(++face_id, identity, face.embedding);
+          if (face.status != eval::FaceStatus::kOk) continue;
+          FaceRecord record;
+          record.id = static_cast<std::int64_t>(enrolled.size()) + 1;
+          record.person = identity;
+          record.embedding = face.embedding;
+          index.add_face(record.id, identity, face.embedding);
+          enrolled.push_back(std::move(record));
         }
+        const auto extra_cohort = eval::usable_embeddings(cohort_paths, faces);
         for (Metric metric : metrics_of(globals, options->grid)) {
+          // The gallery's other people are the cohort, as in the product, plus --cohort.
+          GalleryNormalizer normalizer(metric, norm);
+          normalizer.load(enrolled);
+          normalizer.add_extra(extra_cohort);
+          if (norm.norm != ScoreNorm::kNone && !normalizer.active())
+            throw Error(ErrorCode::kBadRequest, "the cohort holds " + std::to_string(normalizer.cohort_size()) +
+                                                    " faces, fewer than the " + std::to_string(norm.min_cohort) +
+                                                    " normalisation needs: pass --cohort DIR");
           for (MatchPolicy policy : policies) {
             MatchOptions match;
             match.metric = metric;
             match.policy = policy;
             const bool hib = higher_is_better(metric);
-            const auto searches = search_all(index, probes, faces, match);
+            const auto searches = search_all(index, normalizer, probes, faces, match);
             IdentifyRow row;
             row.setting = setting;
+            row.norm = norm.norm;
             row.metric = metric;
             row.policy = policy;
             row.gallery_size = size > 0 ? std::to_string(size) : "all";
@@ -720,7 +831,7 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
     for (const auto& r : results) {
       const auto& s = r.summary;
       std::vector<std::string> row = {r.setting.detector, r.setting.embedder, r.setting.align ? "on" : "off",
-                                      r.setting.flip ? "on" : "off", metric_name(r.metric),
+                                      r.setting.flip ? "on" : "off", threshold_key(r.metric, r.norm),
                                       match_policy_name(r.policy), r.gallery_size, std::to_string(r.enrolled_people),
                                       percent(s.rank1), percent(s.rank5)};
       for (std::size_t i = 0; i < 2; ++i)
@@ -752,14 +863,14 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
     report << table.markdown();
     for (const auto& r : results)
       if (!r.groups.empty())
-        report << "\n" << r.setting.label() << " " << metric_name(r.metric) << " " << match_policy_name(r.policy)
+        report << "\n" << r.setting.label() << " " << threshold_key(r.metric, r.norm) << " " << match_policy_name(r.policy)
                << ", " << r.gallery_size << " photos/person, by group:\n\n" << group_markdown(r);
     print_failures(report, failures);
     if (globals.output_format() == OutputFormat::kJson) {
       for (const auto& r : results) {
         nlohmann::json j = {{"detector", r.setting.detector}, {"embedder", r.setting.embedder},
                             {"align", r.setting.align}, {"flip", r.setting.flip}, {"metric", metric_name(r.metric)},
-                            {"policy", match_policy_name(r.policy)}, {"gallery_size", r.gallery_size},
+                            {"norm", score_norm_name(r.norm)}, {"policy", match_policy_name(r.policy)}, {"gallery_size", r.gallery_size},
                             {"enrolled_people", r.enrolled_people}, {"enrolled_faces", r.enrolled_faces},
                             {"known_probes", r.summary.mated}, {"unknown_probes", r.summary.non_mated},
                             {"failed_known", r.summary.failed_mated}, {"failed_unknown", r.summary.failed_non_mated},
@@ -813,13 +924,16 @@ void add_calibrate(CLI::App& app, GlobalOptions& globals, RunState& state) {
     const EngineConfig base = globals.engine_config();
     const EmbedSetting setting{base.detector, base.embedder, base.align, base.embedding.flip_augment};
     const PairSet set = load_pairs(*files, 10, *options);
-    std::vector<std::string> paths;
+    const NormOptions norm = options->norm_options();
+    const auto cohort_paths = options->cohort.empty() ? std::vector<std::string>{} : image_files(options->cohort);
+    std::vector<std::string> paths = cohort_paths;
     for (const auto& pair : set.pairs) paths.insert(paths.end(), {pair.path_a, pair.path_b});
     const auto engine = open_engine(globals, setting, false);
     const auto faces = embed_all(*engine, paths, *options, globals, setting.label());
     const Metric metric = base.matching.metric;
     const bool hib = higher_is_better(metric);
-    const auto scored = score_pairs(set, faces, metric);
+    const auto scored =
+        eval::score_pairs(set.pairs, faces, metric, eval::usable_embeddings(cohort_paths, faces), norm);
     const auto point = eval::tar_at_far(scored, hib, *far);
     if (!point.resolvable)
       throw Error(ErrorCode::kBadRequest, "a FAR of " + rate_label(*far) + " needs at least " +
@@ -831,7 +945,8 @@ void add_calibrate(CLI::App& app, GlobalOptions& globals, RunState& state) {
                                                 : -std::numeric_limits<float>::infinity());
     ModelManifest manifest = ModelManifest::for_model_dir(globals.model_dir);
     ModelSpec spec = manifest.get(base.embedder);
-    spec.thresholds[metric_name(metric)] = static_cast<float>(inclusive);
+    const std::string key = threshold_key(metric, norm.norm);
+    spec.thresholds[key] = static_cast<float>(inclusive);
     manifest.upsert(spec);
     fs::create_directories(globals.model_dir);
     const std::string manifest_path = (fs::path(globals.model_dir) / "manifest.json").string();
@@ -839,6 +954,7 @@ void add_calibrate(CLI::App& app, GlobalOptions& globals, RunState& state) {
     int failed = 0;
     for (const auto& pair : scored) failed += pair.failed ? 1 : 0;
     const nlohmann::json j = {{"embedder", base.embedder}, {"detector", base.detector}, {"metric", metric_name(metric)},
+                              {"norm", score_norm_name(norm.norm)}, {"threshold_key", key},
                               {"far", *far}, {"threshold", inclusive}, {"expected_tar", point.rate},
                               {"achieved_far", point.achieved}, {"pairs", scored.size()}, {"failed_pairs", failed},
                               {"manifest", manifest_path}};
@@ -846,7 +962,7 @@ void add_calibrate(CLI::App& app, GlobalOptions& globals, RunState& state) {
       print_json_line(j);
     } else {
       print_table({"EMBEDDER", "METRIC", "FAR", "THRESHOLD", "EXPECTED TAR", "PAIRS", "MANIFEST"},
-                  {{base.embedder, metric_name(metric), rate_label(*far), fixed(inclusive, 4), percent(point.rate) + "%",
+                  {{base.embedder, key, rate_label(*far), fixed(inclusive, 4), percent(point.rate) + "%",
                     std::to_string(scored.size()), manifest_path}});
     }
     state.exit_code = 0;

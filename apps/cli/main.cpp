@@ -36,6 +36,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--index", globals.index, "Face search: exact (default) | int8-scan | hnsw | ivf-sq8 | auto (exact, HNSW from 200k faces)")
       ->capture_default_str();
+  app.add_option("--score-norm", globals.norm,
+                 "Cohort score normalisation for identify/verify/watch/serve: none | znorm | tnorm | snorm | asnorm "
+                 "(the gallery's other people are the cohort)")
+      ->capture_default_str();
+  app.add_option("--cohort-gallery", globals.cohort_gallery,
+                 "Extra cohort: a gallery store of other people's faces (enrolled once, never matched)");
   app.add_option("--index-snapshot", globals.index_snapshot,
                  "With --index hnsw: keep the graph in this file and reuse it at the next start");
   app.add_option("--threshold", globals.threshold, "Decision threshold (default: the manifest's for the metric)");

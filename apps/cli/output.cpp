@@ -59,7 +59,8 @@ json to_json(const EnrollOutcome& o) {
 
 json to_json(const VerifyResult& r) {
   json j = {{"same_person", r.same_person}, {"score", json_score(r.score)},     {"threshold", json_score(r.threshold)},
-            {"metric", metric_name(r.metric)}, {"faces_in_a", r.faces_in_a}, {"faces_in_b", r.faces_in_b},
+            {"metric", metric_name(r.metric)}, {"norm", score_norm_name(r.norm)},
+            {"faces_in_a", r.faces_in_a}, {"faces_in_b", r.faces_in_b},
             {"face_a", to_json(r.face_a)},   {"face_b", to_json(r.face_b)}};
   add_liveness(j["face_a"], r.liveness_a);
   add_liveness(j["face_b"], r.liveness_b);

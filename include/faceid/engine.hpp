@@ -18,6 +18,7 @@
 #include "faceid/liveness.hpp"
 #include "faceid/metric.hpp"
 #include "faceid/models.hpp"
+#include "faceid/score_norm.hpp"
 #include "faceid/store.hpp"
 #include "faceid/types.hpp"
 
@@ -42,6 +43,11 @@ struct EngineConfig {
   ImageLimits limits;
   int candidates = 2;              // people reported per face (best + runner-up)
   LivenessOptions liveness;        // anti-spoofing of identified, verified and enrolled faces
+  // Cohort score normalisation (faceid/score_norm.hpp): the gallery's other people are the
+  // cohort, plus the faces of `cohort_gallery` (a store URI; "" = none). Used once the
+  // cohort holds normalization.min_cohort faces and the manifest has a threshold for it.
+  NormOptions normalization = default_norm_options();
+  std::string cohort_gallery;
 };
 
 // One image to enroll: raw bytes (hashed for idempotence) and a label for messages.
@@ -68,6 +74,7 @@ struct VerifyResult {
   float score = 0.f;
   float threshold = 0.f;
   Metric metric = Metric::kCosine;
+  ScoreNorm norm = ScoreNorm::kNone;  // what `score` and `threshold` are
   Detection face_a, face_b;
   int faces_in_a = 0, faces_in_b = 0;
   // Set when liveness was checked; same_person is false unless both faces are judged live.
@@ -127,7 +134,10 @@ class Engine {
   // Recomputes every embedding with this engine's embedder from the stored crops.
   ReindexReport reindex();
 
-  float threshold() const;  // the 1:N open-set threshold (verify() reports its own)
+  float threshold() const;  // the 1:N open-set threshold for raw scores (verify() reports its own)
+  // The 1:N threshold for normalised scores; absent when the manifest has none for this
+  // embedder, metric and normalisation (then scores stay raw).
+  std::optional<float> normalized_threshold() const;
   Metric metric() const;
   const std::string& embedder_model_id() const;
   const EngineConfig& config() const;

@@ -129,6 +129,7 @@ class Collection {
   std::string gallery_model_;
   IndexOptions index_options_;
   PersonIndex index_;
+  GalleryNormalizer normalizer_{Metric::kCosine, NormOptions{}};  // follows index_, same lock
   // Lock order: index_mutex_ before store_mutex_. Searches take index_mutex_ shared;
   // writers take both exclusively; store reads take store_mutex_ alone.
   mutable std::shared_mutex index_mutex_;

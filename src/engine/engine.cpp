@@ -86,6 +86,8 @@ struct Engine::Impl {
   // so a reader never sees a half-added person.
   mutable std::shared_mutex mutex;
   PersonIndex index{1};
+  GalleryNormalizer normalizer{Metric::kCosine, NormOptions{}};  // guarded like `index`
+  std::optional<float> norm_threshold, norm_verify_threshold;     // set when normalisation is on
   std::string gallery_model;  // model of the stored embeddings ("" = empty gallery)
 
   void require_compatible_gallery() const {
@@ -114,7 +116,9 @@ struct Engine::Impl {
   void load_index() {
     gallery_model = store->model_id();
     PersonIndex fresh(embedder->dim(), config.index);
-    if (gallery_model == model_id) fresh.load(store->faces(false));
+    const auto faces = gallery_model == model_id ? store->faces(false) : std::vector<FaceRecord>{};
+    fresh.load(faces);
+    normalizer.load(faces);
     index = std::move(fresh);
     save_snapshot();  // so that the next start-up reuses this build, even after a crash
   }
@@ -156,14 +160,38 @@ struct Engine::Impl {
     return embedder->embed(crops);
   }
 
+  // Normalised scores need their own thresholds: without one in the manifest (or --threshold),
+  // the engine keeps raw scores rather than compare them against the wrong scale.
+  void configure_normalization(const ModelSpec& embedder_spec) {
+    const NormOptions& options = config.normalization;
+    if (options.norm == ScoreNorm::kNone) return;
+    const std::string key = threshold_key(config.matching.metric, options.norm);
+    if (config.threshold) {
+      norm_threshold = norm_verify_threshold = *config.threshold;
+    } else if (embedder_spec.thresholds.count(key)) {
+      norm_verify_threshold = embedder_spec.thresholds.at(key);
+      norm_threshold = embedder_spec.identify_thresholds.count(key) ? embedder_spec.identify_thresholds.at(key)
+                                                                         : *norm_verify_threshold;
+    } else {
+      if (!config.cohort_gallery.empty())
+        throw Error(ErrorCode::kBadRequest, "the manifest has no " + key + " threshold for " + embedder_spec.name +
+                                                ": pass one (--threshold) or run `faceid calibrate --norm`");
+      spdlog::info("no {} threshold for {}: scores stay raw", key, embedder_spec.name);
+      return;
+    }
+    normalizer = GalleryNormalizer(config.matching.metric, options);
+    if (!config.cohort_gallery.empty())
+      normalizer.add_extra(load_cohort_gallery(config.cohort_gallery, model_id));
+  }
+
   FaceResult match_locked(const Embedding& embedding, int candidates) const {
     FaceResult result;
-    result.threshold = threshold;
-    const auto ranked = index.rank(embedding, config.matching, std::max(2, candidates));
+    result.threshold = normalizer.active() ? *norm_threshold : threshold;
+    const auto ranked = rank_normalized(index, normalizer, embedding, config.matching, std::max(2, candidates));
     if (!ranked.empty()) {
       result.best = ranked[0];
       result.score = ranked[0].score;
-      if (accepts(config.matching.metric, ranked[0].score, threshold)) result.person = ranked[0].person;
+      if (accepts(config.matching.metric, ranked[0].score, result.threshold)) result.person = ranked[0].person;
     }
     if (ranked.size() > 1) result.runner_up = ranked[1];
     return result;
@@ -214,6 +242,7 @@ std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
 
   if (config.liveness.enabled) impl->liveness_checker();  // a missing liveness model fails here, not mid-run
 
+  impl->configure_normalization(embedder_spec);
   impl->store = open_store(config.gallery);
   impl->load_index();
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
@@ -293,8 +322,11 @@ VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b, bool with_livene
   const Embedding ea = impl_->embed(a, {result.face_a}).front();
   const Embedding eb = impl_->embed(b, {result.face_b}).front();
   result.metric = impl_->config.matching.metric;
-  result.score = compare(ea, eb, result.metric);
-  result.threshold = impl_->verify_threshold;
+  std::shared_lock lock(impl_->mutex);
+  const bool normalized = impl_->normalizer.active();
+  result.norm = impl_->normalizer.norm();
+  result.score = impl_->normalizer.normalize_pair(ea, eb, compare(ea, eb, result.metric));
+  result.threshold = normalized ? *impl_->norm_verify_threshold : impl_->verify_threshold;
   result.same_person = accepts(result.metric, result.score, result.threshold);
   if (with_liveness) {
     result.liveness_a = check_liveness(a, {result.face_a}).front();
@@ -370,7 +402,10 @@ std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::
   }
   const auto ids = add_new_faces(*impl.store, person, records, outcomes, record_outcome);
   for (std::size_t i = 0; i < records.size(); ++i)
-    if (ids[i] != 0) impl.index.add_face(ids[i], person, records[i].embedding);
+    if (ids[i] != 0) {
+      impl.index.add_face(ids[i], person, records[i].embedding);
+      impl.normalizer.add_face(ids[i], person, records[i].embedding);
+    }
   return outcomes;
 }
 
@@ -383,12 +418,14 @@ void Engine::remove_person(const std::string& person) {
   std::unique_lock lock(impl_->mutex);
   impl_->store->remove_person(person);
   impl_->index.remove_person(person);
+  impl_->normalizer.remove_person(person);
 }
 
 void Engine::rename_person(const std::string& from, const std::string& to) {
   std::unique_lock lock(impl_->mutex);
   impl_->store->rename_person(from, to);
   impl_->index.rename_person(from, to);
+  impl_->normalizer.rename_person(from, to);
 }
 
 void Engine::export_embeddings(const std::string& path) const {
@@ -415,7 +452,10 @@ int Engine::import_embeddings(const std::string& path) {
       if (!impl.store->find_content(face.content_sha256)) fresh.push_back(face);
     if (fresh.empty()) continue;
     const auto ids = impl.store->add_faces(person, fresh);
-    for (std::size_t i = 0; i < fresh.size(); ++i) impl.index.add_face(ids[i], person, fresh[i].embedding);
+    for (std::size_t i = 0; i < fresh.size(); ++i) {
+      impl.index.add_face(ids[i], person, fresh[i].embedding);
+      impl.normalizer.add_face(ids[i], person, fresh[i].embedding);
+    }
     imported += static_cast<int>(fresh.size());
   }
   return imported;
@@ -451,6 +491,7 @@ ReindexReport Engine::reindex() {
 }
 
 float Engine::threshold() const { return impl_->threshold; }
+std::optional<float> Engine::normalized_threshold() const { return impl_->norm_threshold; }
 Metric Engine::metric() const { return impl_->config.matching.metric; }
 const std::string& Engine::embedder_model_id() const { return impl_->model_id; }
 const EngineConfig& Engine::config() const { return impl_->config; }

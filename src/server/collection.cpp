@@ -31,6 +31,12 @@ Collection::Collection(std::string name, const Engine& models, std::unique_ptr<G
     : name_(std::move(name)), models_(models), store_(std::move(store)), index_options_(models.config().index),
       index_(1) {
   index_options_.snapshot_file = std::move(index_snapshot);
+  // Normalised when the engine is (it has the thresholds); the same cohort sources.
+  if (models_.normalized_threshold()) {
+    normalizer_ = GalleryNormalizer(models_.metric(), models_.config().normalization);
+    if (!models_.config().cohort_gallery.empty())
+      normalizer_.add_extra(load_cohort_gallery(models_.config().cohort_gallery, models_.embedder_model_id()));
+  }
   apply_locked(store_->changes_since(-1));  // every face, read in one snapshot
   store_->on_external_change([this] {
     {
@@ -68,16 +74,23 @@ void Collection::apply_locked(const GalleryChanges& changes) {
   // A gallery of another model stays listable but cannot be searched (reindex it first);
   // a reindex to this server's model then lists every face as changed.
   const bool searchable = gallery_model_.empty() || gallery_model_ == models_.embedder_model_id();
-  if (changes.reset || !searchable) index_ = PersonIndex(1);
+  if (changes.reset || !searchable) {
+    index_ = PersonIndex(1);
+    normalizer_.clear();
+  }
   if (!searchable) return;
   if (changes.reset && !changes.current.empty()) {
     // The whole gallery at once: reuses a saved graph and builds the rest in one batch.
     index_ = PersonIndex(static_cast<int>(changes.current.front().embedding.unit.size()), index_options_);
     index_.load(changes.current);
+    normalizer_.load(changes.current);
     save_snapshot_locked();
     return;
   }
-  for (const std::int64_t id : changes.removed) index_.remove_face(id);
+  for (const std::int64_t id : changes.removed) {
+    index_.remove_face(id);
+    normalizer_.remove_face(id);
+  }
   for (const auto& face : changes.current) add_to_index_locked(face.id, face.person, face.embedding);
 }
 
@@ -86,6 +99,7 @@ void Collection::add_to_index_locked(std::int64_t face_id, const std::string& pe
   const int dim = static_cast<int>(embedding.unit.size());
   if (index_.face_count() == 0 && index_.dim() != dim) index_ = PersonIndex(dim, index_options_);
   index_.add_face(face_id, person, embedding);
+  normalizer_.add_face(face_id, person, embedding);
 }
 
 void Collection::sync() {
@@ -161,6 +175,7 @@ void Collection::rename_subject(const std::string& from, const std::string& to) 
   std::lock_guard store_lock(store_mutex_);
   commit_locked([&] { store_->rename_person(from, to); });
   index_.rename_person(from, to);
+  normalizer_.rename_person(from, to);
 }
 
 void Collection::remove_subject(const std::string& name) {
@@ -168,6 +183,7 @@ void Collection::remove_subject(const std::string& name) {
   std::lock_guard store_lock(store_mutex_);
   commit_locked([&] { store_->remove_person(name); });
   index_.remove_person(name);
+  normalizer_.remove_person(name);
 }
 
 void Collection::clear() {
@@ -180,6 +196,7 @@ void Collection::clear() {
     index_options_.snapshot_file.clear();
   }
   index_ = PersonIndex(1, index_options_);
+  normalizer_.clear();
 }
 
 std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
@@ -288,6 +305,7 @@ std::vector<std::int64_t> Collection::remove_faces(const std::string& subject,
     if (owned.count(id)) commit_locked([&] { removed_from_store = store_->remove_face(id); });
     if (!removed_from_store) continue;
     index_.remove_face(id);
+    normalizer_.remove_face(id);
     owned.erase(id);
     removed.push_back(id);
   }
@@ -308,9 +326,11 @@ std::vector<std::uint8_t> Collection::face_crop(const std::string& subject, std:
 
 Recognition Collection::match_locked(const Embedding& embedding, const RecognizeOptions& options) const {
   Recognition result;
-  result.threshold = options.threshold.value_or(models_.threshold());
+  result.threshold = options.threshold.value_or(normalizer_.active() ? *models_.normalized_threshold()
+                                                                      : models_.threshold());
   if (index_.face_count() == 0) return result;
-  result.candidates = index_.rank(embedding, models_.config().matching, std::max(1, options.top_k));
+  result.candidates =
+      rank_normalized(index_, normalizer_, embedding, models_.config().matching, std::max(1, options.top_k));
   if (!result.candidates.empty() &&
       accepts(models_.metric(), result.candidates.front().score, result.threshold))
     result.person = result.candidates.front().person;
@@ -349,7 +369,6 @@ SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& s
                                         std::optional<float> threshold, bool liveness) const {
   SubjectMatch result;
   result.subject = subject;
-  result.threshold = threshold.value_or(models_.threshold());
   // Scored by a one-person index, so the collection's match policy applies unchanged.
   std::vector<FaceRecord> stored;
   {
@@ -359,10 +378,13 @@ SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& s
     stored = store_->faces_of(subject, false);
   }
   if (stored.empty()) throw Error(ErrorCode::kNotFound, "subject " + subject + " has no faces");
+  bool normalized = false;
   {
     std::shared_lock index_lock(index_mutex_);
     require_compatible_locked();
+    normalized = normalizer_.active();
   }
+  result.threshold = threshold.value_or(normalized ? *models_.normalized_threshold() : models_.threshold());
   const auto faces = models_.detect(bgr);
   result.faces_in_image = static_cast<int>(faces.size());
   if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found in the image");
@@ -371,6 +393,10 @@ SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& s
   PersonIndex one(static_cast<int>(stored.front().embedding.unit.size()));
   for (const auto& face : stored) one.add_face(face.id, subject, face.embedding);
   result.score = one.rank(probe, models_.config().matching, 1).front().score;
+  if (normalized) {
+    std::shared_lock index_lock(index_mutex_);
+    result.score = normalizer_.normalize(probe, {{subject, result.score}}).front().score;
+  }
   result.same_person = accepts(models_.metric(), result.score, result.threshold);
   if (liveness) {
     result.liveness = models_.check_liveness(bgr, {result.detection}).front();
