@@ -1,9 +1,5 @@
 #include "cli_support.hpp"
 
-#include <sys/wait.h>
-
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <sstream>
 
@@ -16,14 +12,7 @@ namespace faceid::test {
 RunResult run_cli(const std::string& gallery, const std::string& args, const std::string& model_dir) {
   const std::string command = std::string(FACEID_CLI_PATH) + " --gallery '" + gallery + "' --model-dir '" +
                               (model_dir.empty() ? test::model_dir() : model_dir) + "' " + args + " 2>/dev/null";
-  RunResult result;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return result;
-  std::array<char, 4096> buffer{};
-  while (fgets(buffer.data(), buffer.size(), pipe)) result.out += buffer.data();
-  const int status = pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  return run_shell(command);
 }
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {

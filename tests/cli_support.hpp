@@ -6,12 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run_shell.hpp"
+
 namespace faceid::test {
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-};
+using RunResult = ShellResult;
 
 // `faceid --gallery G --model-dir M ARGS`, stderr dropped; M "" = the installed models.
 RunResult run_cli(const std::string& gallery, const std::string& args, const std::string& model_dir = "");
