@@ -247,7 +247,8 @@ TEST_F(ServerTest, AuthMatrixOfEveryRoute) {
   EXPECT_EQ(parse(server_->admin()->Get("/v1/collections/matrix_own"))["name"], "matrix_own");
 }
 
-// A collection's key opens nothing once the collection is deleted (404 on every route of it).
+// A collection's key opens nothing once the collection is deleted: deleting it revokes its keys
+// (401 on every route), and a namesake created later is not opened by them either.
 TEST_F(ServerTest, AKeyOfADeletedCollectionOpensNothing) {
   const std::string key = server_->collection("short_lived");
   EXPECT_EQ(server_->client(key)->Get("/v1/collections/short_lived")->status, 200);
@@ -255,13 +256,12 @@ TEST_F(ServerTest, AKeyOfADeletedCollectionOpensNothing) {
   for (const char* path : {"/v1/collections/short_lived", "/v1/collections/short_lived/subjects"}) {
     const auto r = server_->client(key)->Get(path);
     ASSERT_TRUE(r);
-    EXPECT_EQ(r->status, 404) << path << ": " << r->body;
+    EXPECT_EQ(r->status, 401) << path << ": " << r->body;
   }
   const auto enroll = server_->client(key)->Post("/v1/collections/short_lived/subjects", "{}", "application/json");
   ASSERT_TRUE(enroll);
   EXPECT_GE(enroll->status, 400) << enroll->body;
   EXPECT_EQ(server_->admin()->Get("/v1/collections/short_lived")->status, 404) << "not re-created by the attempt";
-  // Deleting the collection revoked its keys: a namesake created later is not opened by them.
   ASSERT_EQ(post_json(*server_->admin(), "/v1/collections", {{"name", "short_lived"}})->status, 201);
   const auto reused = server_->client(key)->Get("/v1/collections/short_lived");
   ASSERT_TRUE(reused);

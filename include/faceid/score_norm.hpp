@@ -41,10 +41,7 @@ std::string threshold_key(Metric metric, ScoreNorm norm);
 struct NormOptions {
   ScoreNorm norm = ScoreNorm::kNone;
   int top_k = 100;             // cohort scores kept by adaptive S-norm
-  // Below this many cohort faces the raw score (and its threshold) is used. As many as top_k:
-  // the shipped thresholds were calibrated with adaptive statistics of top_k faces, and a
-  // smaller cohort (a gallery of two or three people) would give statistics of another kind.
-  std::size_t min_cohort = 100;
+  std::size_t min_cohort = 20;  // below this many cohort faces the raw score is used
   // Gallery faces taken into the cohort (the first enrolled, at most this many): bounds the
   // cost of one search's cohort scores, whatever the gallery size.
   std::size_t max_gallery_cohort = 2000;
