@@ -99,6 +99,25 @@ class GalleryNormalizerTest : public ::testing::Test {
   std::unique_ptr<GalleryNormalizer> normalizer;
 };
 
+// The first user enrolled with many photos: the cohort holds only their own faces, which never
+// count against them, so scores stay raw (and the raw threshold applies) until other people's
+// faces make min_cohort without them.
+TEST(GalleryNormalizer, StaysRawUntilTheCohortHoldsEnoughOtherPeople) {
+  NormOptions options;
+  options.norm = ScoreNorm::kAdaptiveSNorm;
+  options.min_cohort = 4;
+  GalleryNormalizer normalizer(Metric::kCosine, options);
+  for (int i = 0; i < 6; ++i) normalizer.add_face(i + 1, "first", unit(1, 0.1f * i));
+  EXPECT_EQ(normalizer.cohort_size(), 6u);
+  EXPECT_FALSE(normalizer.active()) << "normalised against nobody";
+  const Embedding probe = unit(1, 0.05f);
+  EXPECT_FLOAT_EQ(normalizer.normalize(probe, {{"first", 0.9f}}).front().score, 0.9f);
+  for (int i = 0; i < 3; ++i) normalizer.add_face(10 + i, "second", unit(0.1f * i, 1));
+  EXPECT_FALSE(normalizer.active()) << "3 faces besides the first person's 6";
+  normalizer.add_face(20, "third", unit(-1, 0.2f));
+  EXPECT_TRUE(normalizer.active());
+}
+
 TEST_F(GalleryNormalizerTest, NormalisationReordersCandidates) {
   ASSERT_TRUE(normalizer->active());
   EXPECT_EQ(normalizer->cohort_size(), 7u);

@@ -252,7 +252,13 @@ void GalleryNormalizer::refresh_all_stats() {
 }
 
 bool GalleryNormalizer::active() const {
-  return options_.norm != ScoreNorm::kNone && cohort_.size() >= options_.min_cohort;
+  if (options_.norm == ScoreNorm::kNone || cohort_.size() < options_.min_cohort) return false;
+  // Every person is scored against the cohort without their own faces: it must still hold
+  // min_cohort faces for the one with the most, or a gallery of one person would be
+  // "normalised" against nobody and never recognised.
+  std::size_t largest = 0;
+  for (const auto& [person, ids] : faces_of_) largest = std::max(largest, ids.size());
+  return cohort_.size() - std::min(largest, cohort_.size()) >= options_.min_cohort;
 }
 
 CohortStats GalleryNormalizer::person_stats(const std::string& person) const {
