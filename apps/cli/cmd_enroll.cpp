@@ -97,7 +97,7 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
     if (!options->name.empty() && options->paths.empty() && options->video.empty())
       throw Error(ErrorCode::kBadRequest, "--name needs images, folders or --video");
     EngineConfig config = globals.engine_config();
-    config.liveness.enabled = options->liveness;
+    config.liveness.enabled = config.liveness.enabled || options->liveness;  // the flag here, or the global key
     auto engine = Engine::open(config);
     std::vector<std::vector<std::string>> table;
     Skipped skipped;

@@ -17,7 +17,7 @@ void add_identify_command(CLI::App& app, GlobalOptions& globals, RunState& state
   add_liveness_flag(cmd, *liveness);
   cmd->callback([paths, liveness, &globals, &state] {
     EngineConfig config = globals.engine_config();
-    config.liveness.enabled = *liveness;
+    config.liveness.enabled = config.liveness.enabled || *liveness;  // the flag here, or the global key
     auto engine = Engine::open(config);
     std::vector<std::vector<std::string>> table;
     std::vector<std::string> error_messages;  // the table keeps the JSON's explanation, once per distinct error

@@ -13,7 +13,7 @@ void add_verify_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
   add_liveness_flag(cmd, *liveness);
   cmd->callback([images, liveness, &globals, &state] {
     EngineConfig config = globals.engine_config();
-    config.liveness.enabled = *liveness;
+    config.liveness.enabled = config.liveness.enabled || *liveness;  // the flag here, or the global key
     auto engine = Engine::open(config);
     const auto& limits = engine->config().limits;
     const VerifyResult result =
