@@ -439,7 +439,8 @@ const std::vector<ConfigKey>& config_keys() {
 
 const ConfigKey* find_config_key(const std::string& name) {
   const Entry* entry = find_entry(name);
-  return entry ? &entry->key : nullptr;
+  // config_keys() lists the table's keys in the same order.
+  return entry ? &config_keys()[static_cast<std::size_t>(entry - entries().data())] : nullptr;
 }
 
 void set_config_value(EngineConfig& config, const std::string& key, const std::string& value) {
