@@ -53,7 +53,8 @@ EngineConfig config_from_pairs(const std::vector<std::pair<std::string, std::str
 // booleans, arrays of strings for list keys, null to unset an optional key. The same
 // checks and errors as set_config_value.
 EngineConfig config_from_json(const std::string& json_text, EngineConfig base = {});
-// config_from_json of a file (at most 1 MiB). Error(kIo) when it cannot be read.
+// config_from_json of a file (at most 1 MiB); its errors name the file. Error(kNotFound) or
+// Error(kIo) when it cannot be read.
 EngineConfig load_config_file(const std::string& path, EngineConfig base = {});
 // Every key's value as one JSON object (config_from_json of it gives the same config).
 std::string config_to_json(const EngineConfig& config);
