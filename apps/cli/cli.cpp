@@ -38,6 +38,8 @@ EngineConfig GlobalOptions::engine_config() const {
   config.normalization.norm = *parsed_norm;
   config.cohort_gallery = cohort_gallery;
   config.threshold = threshold;
+  if (det_threshold) config.detection.score_threshold = *det_threshold;
+  if (min_face_size) config.detection.min_face_size = *min_face_size;
   config.align = !no_align;
   config.embedding.flip_augment = flip;
   config.liveness.model = liveness_model;

@@ -29,6 +29,8 @@ struct GlobalOptions {
   std::string norm = score_norm_name(default_norm_options().norm);
   std::string cohort_gallery;
   std::optional<float> threshold;
+  std::optional<float> det_threshold;  // DetectorOptions::score_threshold
+  std::optional<int> min_face_size;
   bool no_align = false;
   bool flip = false;
   std::string liveness_model = LivenessOptions{}.model;

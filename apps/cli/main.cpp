@@ -45,6 +45,13 @@ int main(int argc, char** argv) {
   app.add_option("--index-snapshot", globals.index_snapshot,
                  "With --index hnsw: keep the graph in this file and reuse it at the next start");
   app.add_option("--threshold", globals.threshold, "Decision threshold (default: the manifest's for the metric)");
+  // The detector's settings: the same knobs as REST's det_threshold and min_face_size.
+  app.add_option("--det-threshold", globals.det_threshold,
+                 "Detection threshold in [0, 1]: faces the detector scores lower are ignored (default 0.6)")
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--min-face-size", globals.min_face_size,
+                 "Faces whose shorter box side has fewer pixels are ignored (default 20)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--no-align", globals.no_align, "Crop the detector box instead of 5-point alignment");
   app.add_flag("--flip", globals.flip, "Test-time augmentation: also embed the mirror image");
   app.add_option("--liveness-model", globals.liveness_model, "Liveness model name from the manifest (with --liveness)")
