@@ -1,6 +1,7 @@
 // The server's work queue: bounded waiting, and no turn for a request that waited past its deadline.
 #include <chrono>
 #include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 
