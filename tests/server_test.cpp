@@ -413,6 +413,50 @@ TEST_F(ServerTest, VerifyDetectEmbedAndRecognizeByEmbedding) {
   EXPECT_EQ(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}, {"model", embedded["model"]}})->status, 200);
 }
 
+// The same knobs as the CLI and CompreFace's names for them; the previous release's names still work.
+TEST_F(ServerTest, DetectionKnobsTopKAndPreviousNamesAreAccepted) {
+  auto c = server_->client(server_->collection("knobs"));
+  for (int person = 0; person < 2; ++person)
+    ASSERT_EQ(post_json(*c, "/v1/collections/knobs/people",
+                        {{"name", "k" + std::to_string(person)}, {"images", {image_json(people_[person][0])}}})->status, 201);
+  const std::string group = jpeg(group_);
+  const auto faces_with = [&](const std::string& path, const json& extra) {
+    json body = {{"image", image_json(group)}};
+    body.update(extra);
+    return parse(post_json(*c, path, body))["faces"].size();
+  };
+  const std::string recognize = "/v1/collections/knobs/recognize";
+  const std::size_t all = faces_with(recognize, json::object());
+  ASSERT_GE(all, 3u);
+  EXPECT_EQ(faces_with(recognize, {{"det_threshold", 1.0}}), 0u) << "no face scores above 1";
+  EXPECT_EQ(faces_with(recognize, {{"det_prob_threshold", 1.0}}), 0u) << "CompreFace's name";
+  EXPECT_EQ(faces_with(recognize, {{"min_face_size", 100000}}), 0u);
+  EXPECT_EQ(faces_with("/v1/detect", {{"min_face_size", 100000}}), 0u);
+  EXPECT_EQ(faces_with("/v1/detect", {{"det_threshold", 0.0}}), faces_with("/v1/detect", json::object()));
+  expect_error(post_json(*c, recognize, {{"image", image_json(group)}, {"det_threshold", 1.5}}), 400, "bad_request");
+  const json two = parse(post_json(*c, recognize, {{"image", image_json(people_[1][5])}, {"prediction_count", 2}}));
+  ASSERT_EQ(two["faces"][0]["candidates"].size(), 2u) << two.dump();
+  EXPECT_EQ(two["faces"][0]["person"], "k1");
+  EXPECT_EQ(two["faces"][0]["subject"], "k1") << "the previous name, alongside";
+  EXPECT_EQ(two["faces"][0]["detection"]["box"], two["faces"][0]["box"]);
+  EXPECT_EQ(parse(c->Get("/v1/collections/knobs/subjects"))["subjects"].size(), 2u);
+  EXPECT_EQ(parse(post_json(*c, "/v1/collections/knobs/verify", {{"image", image_json(people_[0][5])}, {"subject", "k0"}}))["person"], "k0");
+  const auto blocked = post_json(*c, "/v1/collections/knobs/verify",
+                                 {{"image", image_json(people_[0][5])}, {"person", "k0"}, {"min_face_size", 100000}});
+  expect_error(blocked, 422, "no_face");
+}
+
+// --max-faces bounds what one image costs: never more faces embedded and reported than the cap.
+TEST_F(ServerTest, FacesPerImageAreCapped) {
+  ServerOptions options;
+  options.max_faces_per_image = 2;
+  Harness capped(*models_, options);
+  capped.collection("cap");
+  const json found = parse(post_json(*capped.admin(), "/v1/collections/cap/recognize", {{"image", image_json(jpeg(group_))}, {"limit", 10}}));
+  EXPECT_EQ(found["faces"].size(), 2u) << found.dump();
+  EXPECT_EQ(parse(post_json(*capped.admin(), "/v1/detect", {{"image", image_json(jpeg(group_))}}))["faces"].size(), 2u);
+}
+
 TEST_F(ServerTest, BadInputGetsTheErrorShapeNeverA500) {
   auto c = server_->admin();
   server_->collection("bad");
