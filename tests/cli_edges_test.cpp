@@ -230,3 +230,26 @@ TEST(CliEdges, UnreachableUrlNamesTheThreeWays) {
 
 }  // namespace
 }  // namespace faceid
+
+namespace faceid {
+namespace {
+
+// The REST knobs on the command line: candidates per face and the detector's threshold and size.
+TEST(CliEdges, TopKAndDetectionKnobs) {
+  FACEID_REQUIRE_MODELS();
+  const std::string dir = test::temp_dir("cliedges");
+  const std::string g = "--gallery " + quoted(dir + "/g.db") + " --model-dir " + quoted(test::model_dir());
+  ASSERT_EQ(run_faceid(g + " enroll --name a " + quoted(sample(2))).exit_code, 0);
+  ASSERT_EQ(run_faceid(g + " enroll --name b " + quoted(sample(3))).exit_code, 0);
+  const auto three = first_json_line(run_faceid(g + " identify --top-k 3 " + quoted(sample(2))).out);
+  ASSERT_FALSE(three["faces"].empty()) << three.dump();
+  EXPECT_EQ(three["faces"][0]["candidates"].size(), 2u) << "two people enrolled: at most two candidates";
+  const auto one = first_json_line(run_faceid(g + " identify --top-k 1 " + quoted(sample(2))).out);
+  EXPECT_EQ(one["faces"][0]["candidates"].size(), 1u);
+  EXPECT_TRUE(first_json_line(run_faceid(g + " identify --det-threshold 1 " + quoted(sample(2))).out)["faces"].empty());
+  EXPECT_TRUE(first_json_line(run_faceid(g + " identify --min-face-size 5000 " + quoted(sample(2))).out)["faces"].empty());
+  EXPECT_NE(run_faceid(g + " identify --det-threshold 2 " + quoted(sample(2))).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace faceid
