@@ -47,7 +47,7 @@ Skipped enroll_person(Engine& engine, const std::string& person, const std::vect
     if (outcome.status == EnrollStatus::kSpoof || outcome.status == EnrollStatus::kCannotJudge) ++skipped.not_live;
     if (outcome.status == EnrollStatus::kEnrolled) ++enrolled;
     if (globals.output_format() == OutputFormat::kJson) {
-      auto j = to_json(outcome);
+      auto j = enroll_outcome_json(outcome);
       j["person"] = person;
       print_json_line(j);
     } else {

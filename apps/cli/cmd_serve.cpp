@@ -29,6 +29,8 @@ void serve(const GlobalOptions& globals, ServeOptions options) {
   config.gallery = ":memory:";  // the engine only lends its models; collections hold the galleries
   if (options.max_pixels) config.limits.max_decoded_pixels = *options.max_pixels;
   options.server.image_limits = config.limits;
+  // The face cap bounds the detector's per-face work (landmarks) as well as the embeddings.
+  config.detection.max_faces = options.server.max_faces_per_image;
   const auto models = Engine::open(config);
   // `faceid --store postgresql://... serve`: the collections live in that database.
   const std::string& store = globals.config.gallery;
@@ -93,7 +95,10 @@ void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
                   "Requests waiting for a worker (-1 = 1 per worker); more get 503 with Retry-After")
       ->capture_default_str();
   cmd->add_option("--max-body-mb", options->max_body_mb, "Largest request body in MiB")->capture_default_str();
-  cmd->add_option("--max-faces", options->server.max_faces_per_image, "Faces reported per image, largest first")
+  cmd->add_option("--max-faces", options->server.max_faces_per_image, "Faces detected, embedded and reported per image, largest first")
+      ->capture_default_str();
+  cmd->add_option("--queue-timeout-ms", options->server.max_queue_wait_ms,
+                  "A request that waited longer for a worker gets 503 with Retry-After instead of a late answer")
       ->capture_default_str();
   cmd->add_option("--max-pixels", options->max_pixels, "Images with more pixels are refused (the max_image_pixels key)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000'000}));

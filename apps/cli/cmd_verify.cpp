@@ -19,7 +19,7 @@ void add_verify_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
     const VerifyResult result =
         engine->verify(load_image((*images)[0], limits), load_image((*images)[1], limits));
     if (globals.output_format() == OutputFormat::kJson) {
-      auto j = to_json(result);
+      auto j = verify_json(result);
       j["a"] = (*images)[0];
       j["b"] = (*images)[1];
       print_json_line(j);

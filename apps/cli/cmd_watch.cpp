@@ -73,7 +73,7 @@ nlohmann::json event_json(const VideoEvent& event) {
                       {"recognitions", face.recognitions},
                       {"quality", json_score(face.quality)}};
   if (face.live_score) j["live"] = {{"score", json_score(*face.live_score)}, {"samples", face.live_samples}};
-  j.update(to_json(face.detection));
+  j.update(detection_json(face.detection));
   return j;
 }
 

@@ -257,7 +257,7 @@ std::vector<Entry> pipeline_keys() {
   return {
       with_aliases(number_key<float>("detection_threshold", 0, 1, "Detector confidence a face needs",
                                      FACEID_FIELD(detection.score_threshold)),
-                   {"det_prob_threshold"}),
+                   {"det_threshold", "det_prob_threshold"}),
       number_key<float>("nms_threshold", 0, 1, "Overlap (IoU) above which the detector merges two boxes",
                         FACEID_FIELD(detection.nms_threshold)),
       number_key<int>("min_face_size", 0, 100000, "Smallest face (shorter box side, pixels) detected",
@@ -286,7 +286,7 @@ std::vector<Entry> matching_keys() {
                          FACEID_FIELD(threshold)),
       with_aliases(number_key<int>("candidates", 1, 100, "People reported per face (best, runner-up, ...)",
                                    FACEID_FIELD(candidates)),
-                   {"prediction_count"}),
+                   {"top_k", "prediction_count"}),
       enum_key<ScoreNorm>("score_norm", "Cohort score normalisation (the gallery's other people are the cohort)",
                           FACEID_FIELD(normalization.norm)),
       number_key<int>("cohort_top_k", 1, 100000, "Cohort scores kept by asnorm", FACEID_FIELD(normalization.top_k)),
