@@ -112,7 +112,8 @@ TEST(CliEdges, JsonNumbersAreRoundedToWhatTheyMean) {
   EXPECT_GE(scores, 3);
   const auto j = first_json_line(r.out);
   for (const auto& face : j["faces"]) {
-    std::vector<double> pixels = face["box"].get<std::vector<double>>();
+    std::vector<double> pixels;
+    for (const char* side : {"x", "y", "width", "height"}) pixels.push_back(face["box"][side].get<double>());
     for (const auto& point : face["landmarks"])
       for (const auto& v : point) pixels.push_back(v.get<double>());
     for (const double v : pixels) EXPECT_LE(decimals(nlohmann::json(v).dump()), 1u) << v;
@@ -225,6 +226,29 @@ TEST(CliEdges, UnreachableUrlNamesTheThreeWays) {
   const auto unknown = run_faceid("--model-dir " + quoted(models) + " models install no_such_model");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.out.find("known: "), std::string::npos) << unknown.out;
+}
+
+}  // namespace
+}  // namespace faceid
+
+namespace faceid {
+namespace {
+
+// The REST knobs on the command line: candidates per face and the detector's threshold and size.
+TEST(CliEdges, TopKAndDetectionKnobs) {
+  FACEID_REQUIRE_MODELS();
+  const std::string dir = test::temp_dir("cliedges");
+  const std::string g = "--gallery " + quoted(dir + "/g.db") + " --model-dir " + quoted(test::model_dir());
+  ASSERT_EQ(run_faceid(g + " enroll --name a " + quoted(sample(2))).exit_code, 0);
+  ASSERT_EQ(run_faceid(g + " enroll --name b " + quoted(sample(3))).exit_code, 0);
+  const auto three = first_json_line(run_faceid(g + " identify --top-k 3 " + quoted(sample(2))).out);
+  ASSERT_FALSE(three["faces"].empty()) << three.dump();
+  EXPECT_EQ(three["faces"][0]["candidates"].size(), 2u) << "two people enrolled: at most two candidates";
+  const auto one = first_json_line(run_faceid(g + " identify --top-k 1 " + quoted(sample(2))).out);
+  EXPECT_EQ(one["faces"][0]["candidates"].size(), 1u);
+  EXPECT_TRUE(first_json_line(run_faceid(g + " identify --det-threshold 1 " + quoted(sample(2))).out)["faces"].empty());
+  EXPECT_TRUE(first_json_line(run_faceid(g + " identify --min-face-size 5000 " + quoted(sample(2))).out)["faces"].empty());
+  EXPECT_NE(run_faceid(g + " identify --det-threshold 2 " + quoted(sample(2))).exit_code, 0);
 }
 
 }  // namespace

@@ -207,10 +207,11 @@ TEST(CliGallery, ExportImportAndReindexKeepWhoIsFound) {
     if (lines.size() != 1) return std::string("no output");
     const nlohmann::json* best = nullptr;
     for (const auto& face : lines[0]["faces"])
-      if (!best || face["box"][2].get<double>() * face["box"][3].get<double>() >
-                       (*best)["box"][2].get<double>() * (*best)["box"][3].get<double>())
+      if (!best || face["box"]["width"].get<double>() * face["box"]["height"].get<double>() >
+                       (*best)["box"]["width"].get<double>() * (*best)["box"]["height"].get<double>())
         best = &face;
-    return best ? (*best)["person"].get<std::string>() : std::string("no face");
+    if (!best) return std::string("no face");
+    return (*best)["person"].is_string() ? (*best)["person"].get<std::string>() : std::string("unknown");
   };
   const std::string copy = dir + "/b.db";
   ASSERT_EQ(run_cli(copy, "import " + dir + "/faces.json").exit_code, 0);

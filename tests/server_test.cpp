@@ -136,11 +136,11 @@ TEST_F(ServerTest, HealthAndOpenApiArePublic) {
 TEST_F(ServerTest, AuthFailuresAreRefused) {
   const std::string key = server_->collection("auth_a");
   server_->collection("auth_b");
-  expect_error(server_->client("")->Get("/v1/collections/auth_a/subjects"), 401, "unauthorized");
-  expect_error(server_->client("fid_0000_nope")->Get("/v1/collections/auth_a/subjects"), 401, "unauthorized");
-  expect_error(server_->client(key + "x")->Get("/v1/collections/auth_a/subjects"), 401, "unauthorized");
-  EXPECT_EQ(server_->client(key)->Get("/v1/collections/auth_a/subjects")->status, 200);
-  expect_error(server_->client(key)->Get("/v1/collections/auth_b/subjects"), 403, "forbidden");
+  expect_error(server_->client("")->Get("/v1/collections/auth_a/people"), 401, "unauthorized");
+  expect_error(server_->client("fid_0000_nope")->Get("/v1/collections/auth_a/people"), 401, "unauthorized");
+  expect_error(server_->client(key + "x")->Get("/v1/collections/auth_a/people"), 401, "unauthorized");
+  EXPECT_EQ(server_->client(key)->Get("/v1/collections/auth_a/people")->status, 200);
+  expect_error(server_->client(key)->Get("/v1/collections/auth_b/people"), 403, "forbidden");
   expect_error(server_->client(key)->Get("/v1/collections"), 403, "forbidden");
   expect_error(server_->client(key)->Get("/metrics"), 403, "forbidden");
   auto by_header = server_->client("");
@@ -196,17 +196,17 @@ TEST_F(ServerTest, AuthMatrixOfEveryRoute) {
       {"POST", c + "/recognize", Rule::kCollection},
       {"POST", c + "/recognize/embedding", Rule::kCollection},
       {"POST", c + "/verify", Rule::kCollection},
-      {"GET", c + "/subjects", Rule::kCollection},
-      {"POST", c + "/subjects", Rule::kCollection},
-      {"GET", c + "/subjects/nobody", Rule::kCollection},
-      {"PATCH", c + "/subjects/nobody", Rule::kCollection},
-      {"PUT", c + "/subjects/nobody", Rule::kCollection},
-      {"DELETE", c + "/subjects/nobody", Rule::kCollection},
-      {"GET", c + "/subjects/nobody/faces", Rule::kCollection},
-      {"POST", c + "/subjects/nobody/faces", Rule::kCollection},
-      {"DELETE", c + "/subjects/nobody/faces", Rule::kCollection},
-      {"DELETE", c + "/subjects/nobody/faces/1", Rule::kCollection},
-      {"GET", c + "/subjects/nobody/faces/1/crop", Rule::kCollection},
+      {"GET", c + "/people", Rule::kCollection},
+      {"POST", c + "/people", Rule::kCollection},
+      {"GET", c + "/people/nobody", Rule::kCollection},
+      {"PATCH", c + "/people/nobody", Rule::kCollection},
+      {"PUT", c + "/people/nobody", Rule::kCollection},
+      {"DELETE", c + "/people/nobody", Rule::kCollection},
+      {"GET", c + "/people/nobody/faces", Rule::kCollection},
+      {"POST", c + "/people/nobody/faces", Rule::kCollection},
+      {"DELETE", c + "/people/nobody/faces", Rule::kCollection},
+      {"DELETE", c + "/people/nobody/faces/1", Rule::kCollection},
+      {"GET", c + "/people/nobody/faces/1/crop", Rule::kCollection},
       {"POST", "/v1/verify", Rule::kAnyKey},
       {"POST", "/v1/detect", Rule::kAnyKey},
       {"POST", "/v1/embed", Rule::kAnyKey},
@@ -253,12 +253,12 @@ TEST_F(ServerTest, AKeyOfADeletedCollectionOpensNothing) {
   const std::string key = server_->collection("short_lived");
   EXPECT_EQ(server_->client(key)->Get("/v1/collections/short_lived")->status, 200);
   ASSERT_EQ(server_->admin()->Delete("/v1/collections/short_lived")->status, 200);
-  for (const char* path : {"/v1/collections/short_lived", "/v1/collections/short_lived/subjects"}) {
+  for (const char* path : {"/v1/collections/short_lived", "/v1/collections/short_lived/people"}) {
     const auto r = server_->client(key)->Get(path);
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401) << path << ": " << r->body;
   }
-  const auto enroll = server_->client(key)->Post("/v1/collections/short_lived/subjects", "{}", "application/json");
+  const auto enroll = server_->client(key)->Post("/v1/collections/short_lived/people", "{}", "application/json");
   ASSERT_TRUE(enroll);
   EXPECT_GE(enroll->status, 400) << enroll->body;
   EXPECT_EQ(server_->admin()->Get("/v1/collections/short_lived")->status, 404) << "not re-created by the attempt";
@@ -283,58 +283,58 @@ TEST_F(ServerTest, CollectionsAreCreatedListedAndDeleted) {
   EXPECT_FALSE(fs::exists(server_->data_dir() + "/collections/life.db"));
 }
 
-TEST_F(ServerTest, SubjectsAndFacesRoundTrip) {
+TEST_F(ServerTest, PeopleAndFacesRoundTrip) {
   auto c = server_->client(server_->collection("people"));
   // A subject is created with its first faces: by multipart upload or by base64 JSON.
-  expect_error(post_json(*c, "/v1/collections/people/subjects", {{"name", "ann"}}), 400, "bad_request");
+  expect_error(post_json(*c, "/v1/collections/people/people", {{"name", "ann"}}), 400, "bad_request");
   httplib::MultipartFormDataItems form = {{"name", "ann", "", ""},
                                           {"images", people_[0][0], "a0.jpg", "image/jpeg"},
                                           {"images", people_[0][1], "a1.jpg", "image/jpeg"}};
-  auto added = c->Post("/v1/collections/people/subjects", form);
+  auto added = c->Post("/v1/collections/people/people", form);
   ASSERT_EQ(added->status, 201) << added->body;
   const json multipart = json::parse(added->body);
   EXPECT_EQ(multipart["added"], 2);
   EXPECT_EQ(multipart["results"][0]["source"], "a0.jpg");
-  const auto base64 = post_json(*c, "/v1/collections/people/subjects",
+  const auto base64 = post_json(*c, "/v1/collections/people/people",
                                 {{"name", "bob"}, {"images", {image_json(people_[1][0]), image_json(people_[1][1])}}});
   ASSERT_EQ(base64->status, 201) << base64->body;
-  expect_error(c->Post("/v1/collections/people/subjects", form), 409, "conflict");
+  expect_error(c->Post("/v1/collections/people/people", form), 409, "conflict");
   // The same photo again adds nothing.
   form.erase(form.begin());
-  expect_error(c->Post("/v1/collections/people/subjects/ann/faces", form), 409, "conflict");
+  expect_error(c->Post("/v1/collections/people/people/ann/faces", form), 409, "conflict");
 
-  const json subjects = parse(c->Get("/v1/collections/people/subjects"));
-  ASSERT_EQ(subjects["subjects"].size(), 2u);
-  EXPECT_EQ(subjects["subjects"][0]["name"], "ann");
-  EXPECT_EQ(subjects["subjects"][0]["faces"], 2);
+  const json listed = parse(c->Get("/v1/collections/people/people"));
+  ASSERT_EQ(listed["people"].size(), 2u);
+  EXPECT_EQ(listed["people"][0]["name"], "ann");
+  EXPECT_EQ(listed["people"][0]["faces"], 2);
 
-  const json faces = parse(c->Get("/v1/collections/people/subjects/ann/faces"));
+  const json faces = parse(c->Get("/v1/collections/people/people/ann/faces"));
   ASSERT_EQ(faces["faces"].size(), 2u);
   const std::int64_t first = faces["faces"][0]["id"], second = faces["faces"][1]["id"];
-  const auto crop = c->Get(("/v1/collections/people/subjects/ann/faces/" + std::to_string(first) + "/crop").c_str());
+  const auto crop = c->Get(("/v1/collections/people/people/ann/faces/" + std::to_string(first) + "/crop").c_str());
   ASSERT_EQ(crop->status, 200);
   EXPECT_EQ(crop->get_header_value("Content-Type"), "image/jpeg");
   const cv::Mat decoded = cv::imdecode(std::vector<std::uint8_t>(crop->body.begin(), crop->body.end()), cv::IMREAD_COLOR);
   EXPECT_EQ(decoded.size(), cv::Size(112, 112));
   // A face of another subject is not reachable through this one.
-  const std::int64_t bobs = parse(c->Get("/v1/collections/people/subjects/bob/faces"))["faces"][0]["id"];
-  expect_error(c->Delete(("/v1/collections/people/subjects/ann/faces/" + std::to_string(bobs)).c_str()), 404, "not_found");
+  const std::int64_t bobs = parse(c->Get("/v1/collections/people/people/bob/faces"))["faces"][0]["id"];
+  expect_error(c->Delete(("/v1/collections/people/people/ann/faces/" + std::to_string(bobs)).c_str()), 404, "not_found");
 
   // Rename, delete one face, delete many, delete the subject.
-  expect_error(c->Patch("/v1/collections/people/subjects/ann", json{{"name", "bob"}}.dump(), "application/json"), 409, "conflict");
-  EXPECT_EQ(c->Patch("/v1/collections/people/subjects/ann", json{{"name", "anna"}}.dump(), "application/json")->status, 200);
-  expect_error(c->Get("/v1/collections/people/subjects/ann"), 404, "not_found");
-  EXPECT_EQ(c->Delete(("/v1/collections/people/subjects/anna/faces/" + std::to_string(first)).c_str())->status, 200);
-  const json many = parse(c->Delete("/v1/collections/people/subjects/anna/faces", json{{"ids", {second, 999999}}}.dump(), "application/json"));
+  expect_error(c->Patch("/v1/collections/people/people/ann", json{{"name", "bob"}}.dump(), "application/json"), 409, "conflict");
+  EXPECT_EQ(c->Patch("/v1/collections/people/people/ann", json{{"name", "anna"}}.dump(), "application/json")->status, 200);
+  expect_error(c->Get("/v1/collections/people/people/ann"), 404, "not_found");
+  EXPECT_EQ(c->Delete(("/v1/collections/people/people/anna/faces/" + std::to_string(first)).c_str())->status, 200);
+  const json many = parse(c->Delete("/v1/collections/people/people/anna/faces", json{{"ids", {second, 999999}}}.dump(), "application/json"));
   EXPECT_EQ(many["removed"], json::array({second}));
   EXPECT_EQ(many["not_found"], json::array({999999}));
-  EXPECT_EQ(parse(c->Get("/v1/collections/people/subjects/anna"))["faces"], 0);
+  EXPECT_EQ(parse(c->Get("/v1/collections/people/people/anna"))["faces"], 0);
   // Faces added to an emptied subject are searchable again.
-  const auto again = c->Post("/v1/collections/people/subjects/anna/faces", form);
+  const auto again = c->Post("/v1/collections/people/people/anna/faces", form);
   ASSERT_EQ(again->status, 201) << again->body;
-  EXPECT_EQ(parse(c->Post("/v1/collections/people/recognize", people_[0][5], "image/jpeg"))["faces"][0]["subject"], "anna");
-  EXPECT_EQ(c->Delete("/v1/collections/people/subjects/anna")->status, 200);
-  expect_error(c->Get("/v1/collections/people/subjects/anna/faces"), 404, "not_found");
+  EXPECT_EQ(parse(c->Post("/v1/collections/people/recognize", people_[0][5], "image/jpeg"))["faces"][0]["person"], "anna");
+  EXPECT_EQ(c->Delete("/v1/collections/people/people/anna")->status, 200);
+  expect_error(c->Get("/v1/collections/people/people/anna/faces"), 404, "not_found");
 }
 
 TEST_F(ServerTest, RecognizeFindsEnrolledPeopleAndRejectsStrangers) {
@@ -342,23 +342,23 @@ TEST_F(ServerTest, RecognizeFindsEnrolledPeopleAndRejectsStrangers) {
   for (int person = 0; person < 2; ++person) {
     json images = json::array();
     for (int v = 0; v < 3; ++v) images.push_back(image_json(people_[person][v]));
-    const auto r = post_json(*c, "/v1/collections/rec/subjects", {{"name", "p" + std::to_string(person)}, {"images", images}});
+    const auto r = post_json(*c, "/v1/collections/rec/people", {{"name", "p" + std::to_string(person)}, {"images", images}});
     ASSERT_EQ(r->status, 201) << r->body;
   }
   // A held-back photo of p1, as multipart, with two candidates.
   httplib::MultipartFormDataItems form = {{"image", people_[1][6], "probe.jpg", "image/jpeg"}, {"top_k", "2", "", ""}};
   const json found = parse(c->Post("/v1/collections/rec/recognize", form));
   ASSERT_EQ(found["faces"].size(), 1u) << found.dump();
-  EXPECT_EQ(found["faces"][0]["subject"], "p1");
+  EXPECT_EQ(found["faces"][0]["person"], "p1");
   ASSERT_EQ(found["faces"][0]["candidates"].size(), 2u);
-  EXPECT_EQ(found["faces"][0]["candidates"][1]["subject"], "p0");
+  EXPECT_EQ(found["faces"][0]["candidates"][1]["person"], "p0");
   EXPECT_GT(found["faces"][0]["candidates"][0]["score"].get<float>(), found["faces"][0]["candidates"][1]["score"].get<float>());
 
   // Person 2 was never enrolled: unknown at the default threshold.
   const json stranger = parse(post_json(*c, "/v1/collections/rec/recognize", {{"image", image_json(people_[2][0])}}));
   ASSERT_EQ(stranger["faces"].size(), 1u);
   EXPECT_TRUE(stranger["faces"][0]["unknown"].get<bool>());
-  EXPECT_TRUE(stranger["faces"][0]["subject"].is_null());
+  EXPECT_TRUE(stranger["faces"][0]["person"].is_null());
   // An impossible threshold makes even p1 unknown; a raw image/jpeg body works too.
   const json strict = parse(c->Post("/v1/collections/rec/recognize?threshold=1.01", people_[1][6], "image/jpeg"));
   EXPECT_TRUE(strict["faces"][0]["unknown"].get<bool>()) << strict.dump();
@@ -371,15 +371,15 @@ TEST_F(ServerTest, RecognizeFindsEnrolledPeopleAndRejectsStrangers) {
   EXPECT_EQ(one["faces"].size(), 1u);
   const json boxes = parse(post_json(*c, "/v1/collections/rec/recognize", {{"image", image_json(group)}, {"detect_only", true}}));
   ASSERT_EQ(boxes["faces"].size(), all["faces"].size());
-  EXPECT_FALSE(boxes["faces"][0].contains("subject"));
+  EXPECT_FALSE(boxes["faces"][0].contains("person"));
   EXPECT_TRUE(boxes["faces"][0].contains("detection"));
 
   // Against one stored subject.
-  const json same = parse(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[0][7])}, {"subject", "p0"}}));
+  const json same = parse(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[0][7])}, {"person", "p0"}}));
   EXPECT_TRUE(same["same_person"].get<bool>()) << same.dump();
-  const json other = parse(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[1][7])}, {"subject", "p0"}}));
+  const json other = parse(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[1][7])}, {"person", "p0"}}));
   EXPECT_FALSE(other["same_person"].get<bool>()) << other.dump();
-  expect_error(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[0][7])}, {"subject", "nobody"}}), 404, "not_found");
+  expect_error(post_json(*c, "/v1/collections/rec/verify", {{"image", image_json(people_[0][7])}, {"person", "nobody"}}), 404, "not_found");
 }
 
 TEST_F(ServerTest, VerifyDetectEmbedAndRecognizeByEmbedding) {
@@ -403,14 +403,58 @@ TEST_F(ServerTest, VerifyDetectEmbedAndRecognizeByEmbedding) {
   EXPECT_EQ(embedded["model"], models_->embedder_model_id());
 
   server_->collection("vec");
-  EXPECT_EQ(post_json(*c, "/v1/collections/vec/subjects", {{"name", "carol"}, {"images", {image_json(people_[2][1])}}})->status, 201);
+  EXPECT_EQ(post_json(*c, "/v1/collections/vec/people", {{"name", "carol"}, {"images", {image_json(people_[2][1])}}})->status, 201);
   const json by_vector = parse(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}}));
-  EXPECT_EQ(by_vector["results"][0]["subject"], "carol") << by_vector.dump();
+  EXPECT_EQ(by_vector["results"][0]["person"], "carol") << by_vector.dump();
   expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", {1.0, 2.0}}}), 400, "bad_request");
   expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", json::array()}}), 400, "bad_request");
   expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", {0.0, 0.0}}}), 400, "bad_request");
   expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}, {"model", "other@1"}}), 409, "model_mismatch");
   EXPECT_EQ(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}, {"model", embedded["model"]}})->status, 200);
+}
+
+// The same knobs as the CLI and CompreFace's names for them; the previous release's names still work.
+TEST_F(ServerTest, DetectionKnobsTopKAndPreviousNamesAreAccepted) {
+  auto c = server_->client(server_->collection("knobs"));
+  for (int person = 0; person < 2; ++person)
+    ASSERT_EQ(post_json(*c, "/v1/collections/knobs/people",
+                        {{"name", "k" + std::to_string(person)}, {"images", {image_json(people_[person][0])}}})->status, 201);
+  const std::string group = jpeg(group_);
+  const auto faces_with = [&](const std::string& path, const json& extra) {
+    json body = {{"image", image_json(group)}};
+    body.update(extra);
+    return parse(post_json(*c, path, body))["faces"].size();
+  };
+  const std::string recognize = "/v1/collections/knobs/recognize";
+  const std::size_t all = faces_with(recognize, json::object());
+  ASSERT_GE(all, 3u);
+  EXPECT_EQ(faces_with(recognize, {{"det_threshold", 1.0}}), 0u) << "no face scores above 1";
+  EXPECT_EQ(faces_with(recognize, {{"det_prob_threshold", 1.0}}), 0u) << "CompreFace's name";
+  EXPECT_EQ(faces_with(recognize, {{"min_face_size", 100000}}), 0u);
+  EXPECT_EQ(faces_with("/v1/detect", {{"min_face_size", 100000}}), 0u);
+  EXPECT_EQ(faces_with("/v1/detect", {{"det_threshold", 0.0}}), faces_with("/v1/detect", json::object()));
+  expect_error(post_json(*c, recognize, {{"image", image_json(group)}, {"det_threshold", 1.5}}), 400, "bad_request");
+  const json two = parse(post_json(*c, recognize, {{"image", image_json(people_[1][5])}, {"prediction_count", 2}}));
+  ASSERT_EQ(two["faces"][0]["candidates"].size(), 2u) << two.dump();
+  EXPECT_EQ(two["faces"][0]["person"], "k1");
+  EXPECT_EQ(two["faces"][0]["subject"], "k1") << "the previous name, alongside";
+  EXPECT_EQ(two["faces"][0]["detection"]["box"], two["faces"][0]["box"]);
+  EXPECT_EQ(parse(c->Get("/v1/collections/knobs/subjects"))["subjects"].size(), 2u);
+  EXPECT_EQ(parse(post_json(*c, "/v1/collections/knobs/verify", {{"image", image_json(people_[0][5])}, {"subject", "k0"}}))["person"], "k0");
+  const auto blocked = post_json(*c, "/v1/collections/knobs/verify",
+                                 {{"image", image_json(people_[0][5])}, {"person", "k0"}, {"min_face_size", 100000}});
+  expect_error(blocked, 422, "no_face");
+}
+
+// --max-faces bounds what one image costs: never more faces embedded and reported than the cap.
+TEST_F(ServerTest, FacesPerImageAreCapped) {
+  ServerOptions options;
+  options.max_faces_per_image = 2;
+  Harness capped(*models_, options);
+  capped.collection("cap");
+  const json found = parse(post_json(*capped.admin(), "/v1/collections/cap/recognize", {{"image", image_json(jpeg(group_))}, {"limit", 10}}));
+  EXPECT_EQ(found["faces"].size(), 2u) << found.dump();
+  EXPECT_EQ(parse(post_json(*capped.admin(), "/v1/detect", {{"image", image_json(jpeg(group_))}}))["faces"].size(), 2u);
 }
 
 TEST_F(ServerTest, BadInputGetsTheErrorShapeNeverA500) {
@@ -428,8 +472,8 @@ TEST_F(ServerTest, BadInputGetsTheErrorShapeNeverA500) {
   expect_error(post_json(*c, recognize, {{"image", image_json(photo)}, {"threshold", "high"}}), 400, "bad_request");
   expect_error(post_json(*c, recognize, {{"image", image_json(photo)}, {"top_k", 0}}), 400, "bad_request");
   expect_error(c->Get("/v1/no/such/route"), 404, "not_found");
-  expect_error(c->Get("/v1/collections/missing/subjects"), 404, "not_found");
-  expect_error(c->Get("/v1/collections/bad/subjects/x/faces/notanumber/crop"), 404, "not_found");
+  expect_error(c->Get("/v1/collections/missing/people"), 404, "not_found");
+  expect_error(c->Get("/v1/collections/bad/people/x/faces/notanumber/crop"), 404, "not_found");
 
   // Over the 4 MiB body limit of this server.
   expect_error(c->Post(recognize.c_str(), std::string(5u << 20, 'x'), "image/jpeg"), 413, "too_large");
@@ -442,9 +486,9 @@ TEST_F(ServerTest, BadInputGetsTheErrorShapeNeverA500) {
   // A real photo without a face: nothing recognised, nothing enrolled.
   const cv::Mat wall = group_(cv::Rect(0, group_.rows - 60, 60, 60)).clone();
   EXPECT_EQ(parse(post_json(*c, recognize, {{"image", image_json(jpeg(wall))}}))["faces"].size(), 0u);
-  expect_error(post_json(*c, "/v1/collections/bad/subjects", {{"name", "x"}, {"images", {image_json(jpeg(wall))}}}), 422, "no_face");
+  expect_error(post_json(*c, "/v1/collections/bad/people", {{"name", "x"}, {"images", {image_json(jpeg(wall))}}}), 422, "no_face");
   expect_error(post_json(*c, "/v1/verify", {{"image_a", image_json(jpeg(wall))}, {"image_b", image_json(photo)}}), 422, "no_face");
-  expect_error(post_json(*c, "/v1/collections/bad/subjects", {{"name", "bad name"}}), 400, "bad_request");
+  expect_error(post_json(*c, "/v1/collections/bad/people", {{"name", "bad name"}}), 400, "bad_request");
   // The server is still healthy after all that.
   EXPECT_EQ(c->Get("/health")->status, 200);
 }
@@ -452,11 +496,11 @@ TEST_F(ServerTest, BadInputGetsTheErrorShapeNeverA500) {
 TEST_F(ServerTest, MetricsReportRequestsAndGallerySize) {
   auto c = server_->admin();
   server_->collection("metered");
-  EXPECT_EQ(post_json(*c, "/v1/collections/metered/subjects", {{"name", "m"}, {"images", {image_json(people_[0][2])}}})->status, 201);
+  EXPECT_EQ(post_json(*c, "/v1/collections/metered/people", {{"name", "m"}, {"images", {image_json(people_[0][2])}}})->status, 201);
   const auto r = c->Get("/metrics");
   ASSERT_EQ(r->status, 200);
-  EXPECT_NE(r->body.find("faceid_http_requests_total{route=\"subjects\",method=\"POST\",status=\"201\"}"), std::string::npos);
-  EXPECT_NE(r->body.find("faceid_http_request_duration_seconds_bucket{route=\"subjects\",le=\"+Inf\"}"), std::string::npos);
+  EXPECT_NE(r->body.find("faceid_http_requests_total{route=\"people\",method=\"POST\",status=\"201\"}"), std::string::npos);
+  EXPECT_NE(r->body.find("faceid_http_request_duration_seconds_bucket{route=\"people\",le=\"+Inf\"}"), std::string::npos);
   EXPECT_NE(r->body.find("faceid_gallery_faces{collection=\"metered\"} 1"), std::string::npos) << r->body;
 }
 
@@ -476,7 +520,7 @@ TEST_F(ServerTest, ConcurrentAddRecognizeDeleteLosesNothing) {
       auto c = server_->client(key);
       for (int v = 0; v < 6; ++v) {
         httplib::MultipartFormDataItems form = {{"images", people_[person][v], "p.jpg", "image/jpeg"}};
-        const auto r = c->Post(("/v1/collections/busy/subjects/s" + std::to_string(person) + "/faces").c_str(), form);
+        const auto r = c->Post(("/v1/collections/busy/people/s" + std::to_string(person) + "/faces").c_str(), form);
         if (!r || r->status != 201) { ++failures; continue; }
         const std::int64_t id = json::parse(r->body)["results"][0]["face_id"];
         std::lock_guard lock(mutex);
@@ -510,7 +554,7 @@ TEST_F(ServerTest, ConcurrentAddRecognizeDeleteLosesNothing) {
       json ids = json::array({id});
       bool removed = false;
       for (int s = 0; s < 3 && !removed; ++s) {
-        const auto r = c->Delete(("/v1/collections/busy/subjects/s" + std::to_string(s) + "/faces").c_str(),
+        const auto r = c->Delete(("/v1/collections/busy/people/s" + std::to_string(s) + "/faces").c_str(),
                                  json{{"ids", ids}}.dump(), "application/json");
         removed = r && r->status == 200 && !json::parse(r->body)["removed"].empty();
       }
@@ -538,7 +582,7 @@ TEST_F(ServerTest, ConcurrentAddRecognizeDeleteLosesNothing) {
     return ids;
   };
   auto c = server_->client(key);
-  EXPECT_EQ(listed([&](const std::string& s) { return parse(c->Get(("/v1/collections/busy/subjects/" + s + "/faces").c_str())); }), expected);
+  EXPECT_EQ(listed([&](const std::string& s) { return parse(c->Get(("/v1/collections/busy/people/" + s + "/faces").c_str())); }), expected);
   EXPECT_EQ(parse(c->Get("/v1/collections/busy"))["faces"], expected.size());
   // What is on disk agrees: a fresh store of the same file lists the same faces.
   auto store = open_store(server_->data_dir() + "/collections/busy.db");
@@ -666,19 +710,19 @@ TEST_F(ServerTest, ReplicasOnOnePostgresDatabaseShareFacesWithinASecond) {
   const std::string base = "/v1/collections/" + collection;
   const auto subject_seen_by_b = [&] {
     const json found = parse(on_b->Post((base + "/recognize").c_str(), people_[1][6], "image/jpeg"));
-    return found["faces"].size() == 1 && found["faces"][0]["subject"] == "p1";
+    return found["faces"].size() == 1 && found["faces"][0]["person"] == "p1";
   };
   EXPECT_FALSE(subject_seen_by_b());  // B has loaded the empty collection
 
   json images = json::array();
   for (int v = 0; v < 3; ++v) images.push_back(image_json(people_[1][v]));
-  const auto added = post_json(*on_a, base + "/subjects", {{"name", "p1"}, {"images", images}});
+  const auto added = post_json(*on_a, base + "/people", {{"name", "p1"}, {"images", images}});
   ASSERT_EQ(added ? added->status : 0, 201) << (added ? added->body : "no response");
   const auto seen = within(std::chrono::milliseconds(1000), subject_seen_by_b);
   EXPECT_TRUE(seen) << "replica B did not recognise the face enrolled on A within a second";
   if (seen) std::cerr << "replica B recognised the new face after " << seen->count() << " ms\n";
 
-  const auto removed = on_b->Delete((base + "/subjects/p1").c_str());
+  const auto removed = on_b->Delete((base + "/people/p1").c_str());
   ASSERT_TRUE(removed);
   EXPECT_LT(removed->status, 300) << removed->body;
   EXPECT_TRUE(within(std::chrono::milliseconds(1000), [&] {
@@ -735,19 +779,19 @@ TEST_F(ServerTest, ReplicaCatchesUpOnNewCollectionsRenamesAndAfterADroppedListen
   auto on_a = a.client(a.collection("late"));
   json images = json::array();
   for (int v = 0; v < 3; ++v) images.push_back(image_json(people_[0][v]));
-  ASSERT_EQ(post_json(*on_a, base + "/subjects", {{"name", "p0"}, {"images", images}})->status, 201);
+  ASSERT_EQ(post_json(*on_a, base + "/people", {{"name", "p0"}, {"images", images}})->status, 201);
   // Created on B too: it opens the gallery A filled.
   auto on_b = b.client(b.collection("late"));
   const auto b_names = [&](int person) {
     const json found = parse(on_b->Post((base + "/recognize").c_str(), people_[person][6], "image/jpeg"));
     const json& faces = found.contains("faces") ? found["faces"] : json::array();
-    return faces.is_array() && faces.size() == 1 && faces[0].contains("subject") ? faces[0]["subject"].get<std::string>()
+    return faces.is_array() && faces.size() == 1 && faces[0].contains("person") ? faces[0]["person"].get<std::string>()
                                                                                   : std::string();
   };
   const auto timeout = Collection::kSyncInterval + std::chrono::seconds(2);
   EXPECT_EQ(b_names(0), "p0") << "B did not open the gallery A filled";
 
-  const auto renamed = on_a->Patch((base + "/subjects/p0").c_str(), json{{"name", "zoe"}}.dump(), "application/json");
+  const auto renamed = on_a->Patch((base + "/people/p0").c_str(), json{{"name", "zoe"}}.dump(), "application/json");
   ASSERT_TRUE(renamed);
   ASSERT_EQ(renamed->status, 200) << renamed->body;
   EXPECT_TRUE(within(timeout, [&] { return b_names(0) == "zoe"; })) << "B still names p0 after the rename on A";
@@ -758,7 +802,7 @@ TEST_F(ServerTest, ReplicaCatchesUpOnNewCollectionsRenamesAndAfterADroppedListen
   json more = json::array();
   for (int v = 0; v < 3; ++v) more.push_back(image_json(people_[1][v]));
   EXPECT_TRUE(within(std::chrono::seconds(10), [&] {
-    const auto r = post_json(*on_a, base + "/subjects", {{"name", "p1"}, {"images", more}});
+    const auto r = post_json(*on_a, base + "/people", {{"name", "p1"}, {"images", more}});
     return r && r->status == 201;
   })) << "A could not write after the restart";
   EXPECT_TRUE(within(timeout, [&] { return b_names(1) == "p1"; }))
@@ -777,21 +821,21 @@ TEST_F(ServerTest, DatabaseLostMidRunAnswers503AndRecovers) {
   auto c = server.client(key);
   const auto enroll = [&](const std::string& subject, const std::string& photo) {
     httplib::MultipartFormDataItems form = {{"images", photo, "p.jpg", "image/jpeg"}};
-    return c->Post(("/v1/collections/outage/subjects/" + subject + "/faces").c_str(), form);
+    return c->Post(("/v1/collections/outage/people/" + subject + "/faces").c_str(), form);
   };
   ASSERT_EQ(enroll("p0", people_[0][0])->status, 201);
 
   database.pause();
   expect_error(enroll("p1", people_[1][0]), 503, "unavailable");
-  expect_error(c->Get("/v1/collections/outage/subjects"), 503, "unavailable");
+  expect_error(c->Get("/v1/collections/outage/people"), 503, "unavailable");
   const json found = parse(c->Post("/v1/collections/outage/recognize", people_[0][5], "image/jpeg"));
-  EXPECT_EQ(found["faces"][0]["subject"], "p0") << found.dump();
+  EXPECT_EQ(found["faces"][0]["person"], "p0") << found.dump();
   database.resume();
 
   const auto again = enroll("p1", people_[1][0]);
   ASSERT_TRUE(again);
   EXPECT_EQ(again->status, 201) << again->body;
-  const json subjects = parse(c->Get("/v1/collections/outage/subjects"));
+  const json subjects = parse(c->Get("/v1/collections/outage/people"));
   EXPECT_EQ(subjects.dump().find("p1") != std::string::npos, true) << subjects.dump();
   EXPECT_EQ(parse(c->Get("/v1/collections/outage"))["faces"], 2);
 }
@@ -842,7 +886,7 @@ TEST_F(ServerTest, LivenessCollectionRefusesAndNeverNamesAPrintedPhoto) {
   const json created = parse(post_json(*admin, "/v1/collections", {{"name", "guarded"}, {"liveness", true}}));
   EXPECT_TRUE(created.at("liveness").get<bool>()) << created.dump();
   auto c = server_->admin();
-  const json enrolled = parse(post_json(*c, "/v1/collections/guarded/subjects", {{"name", "s0004"}, {"images", {real, print}}}));
+  const json enrolled = parse(post_json(*c, "/v1/collections/guarded/people", {{"name", "s0004"}, {"images", {real, print}}}));
   ASSERT_EQ(enrolled.at("results").size(), 2u) << enrolled.dump();
   EXPECT_EQ(enrolled.at("results")[0].at("status"), "enrolled") << enrolled.dump();
   EXPECT_EQ(enrolled.at("results")[1].at("status"), "spoof") << enrolled.dump();
@@ -850,16 +894,16 @@ TEST_F(ServerTest, LivenessCollectionRefusesAndNeverNamesAPrintedPhoto) {
   // The collection default applies; liveness=false turns it off for one request.
   const json attack = parse(post_json(*c, "/v1/collections/guarded/recognize", {{"image", print}}));
   ASSERT_FALSE(attack.at("faces").empty()) << attack.dump();
-  EXPECT_TRUE(attack.at("faces")[0].at("subject").is_null()) << attack.dump();
+  EXPECT_TRUE(attack.at("faces")[0].at("person").is_null()) << attack.dump();
   EXPECT_EQ(attack.at("faces")[0].at("status"), "spoof");
   EXPECT_FALSE(attack.at("faces")[0].at("live").at("is_live").get<bool>());
   const json unchecked = parse(post_json(*c, "/v1/collections/guarded/recognize", {{"image", print}, {"liveness", false}}));
   EXPECT_FALSE(unchecked.at("faces")[0].contains("live")) << unchecked.dump();
   const json genuine = parse(post_json(*c, "/v1/collections/guarded/recognize", {{"image", real}}));
-  EXPECT_EQ(genuine.at("faces")[0].at("subject"), "s0004") << genuine.dump();
+  EXPECT_EQ(genuine.at("faces")[0].at("person"), "s0004") << genuine.dump();
   EXPECT_TRUE(genuine.at("faces")[0].at("live").at("is_live").get<bool>());
 
-  const json verified = parse(post_json(*c, "/v1/collections/guarded/verify", {{"image", print}, {"subject", "s0004"}}));
+  const json verified = parse(post_json(*c, "/v1/collections/guarded/verify", {{"image", print}, {"person", "s0004"}}));
   EXPECT_FALSE(verified.at("same_person").get<bool>()) << verified.dump();
   const json pair = parse(post_json(*c, "/v1/verify", {{"image_a", real}, {"image_b", print}, {"liveness", true}}));
   EXPECT_FALSE(pair.at("same_person").get<bool>()) << pair.dump();

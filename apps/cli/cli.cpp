@@ -2,48 +2,82 @@
 
 #include <iostream>
 
+#include "faceid/config.hpp"
 #include "faceid/error.hpp"
 
 namespace faceid::cli {
+
+namespace {
+
+std::string flag_name(std::string key) {
+  for (char& c : key)
+    if (c == '_') c = '-';
+  return "--" + key;
+}
+
+std::string flag_names(const ConfigKey& key) {
+  std::string names = flag_name(key.name);
+  for (const auto& alias : key.aliases) names += "," + flag_name(alias);
+  return names;
+}
+
+std::string help_of(const ConfigKey& key) {
+  std::string help = key.help;
+  if (key.type == ConfigType::kEnum) {
+    help += ": ";
+    for (std::size_t i = 0; i < key.choices.size(); ++i) help += (i ? " | " : "") + key.choices[i];
+  }
+  if (key.type == ConfigType::kStringList) help += " (repeatable)";
+  return help;
+}
+
+}  // namespace
 
 OutputFormat GlobalOptions::output_format() const {
   return format == "table" ? OutputFormat::kTable : OutputFormat::kJson;
 }
 
-EngineConfig GlobalOptions::engine_config() const {
-  EngineConfig config;
-  config.gallery = gallery;
-  config.model_dir = model_dir;
-  config.extra_model_dirs = extra_model_dirs;
-  config.manifest_path = manifest;
-  config.detector = detector;
-  config.embedder = embedder;
-  config.detector_file = detector_file;
-  config.embedder_file = embedder_file;
-  const auto parsed_metric = parse_metric(metric);
-  if (!parsed_metric)
-    throw Error(ErrorCode::kBadRequest, "unknown metric '" + metric + "' (cosine, euclidean, euclidean_l2)");
-  config.matching.metric = *parsed_metric;
-  const auto parsed_policy = parse_match_policy(policy);
-  if (!parsed_policy) throw Error(ErrorCode::kBadRequest, "unknown policy '" + policy + "' (max, mean, topk)");
-  config.matching.policy = *parsed_policy;
-  const auto parsed_index = parse_index_kind(index);
-  if (!parsed_index)
-    throw Error(ErrorCode::kBadRequest, "unknown index '" + index + "' (auto, exact, int8-scan, hnsw, ivf-sq8)");
-  config.index.kind = *parsed_index;
-  config.index.snapshot_file = index_snapshot;
-  const auto parsed_norm = parse_score_norm(norm);
-  if (!parsed_norm)
-    throw Error(ErrorCode::kBadRequest, "unknown normalisation '" + norm + "' (none, znorm, tnorm, snorm, asnorm)");
-  config.normalization.norm = *parsed_norm;
-  config.cohort_gallery = cohort_gallery;
-  config.threshold = threshold;
-  config.align = !no_align;
-  config.embedding.flip_augment = flip;
-  config.liveness.model = liveness_model;
-  config.liveness.model_file = liveness_file;
-  config.liveness.threshold = liveness_threshold;
-  return config;
+void GlobalOptions::resolve_config() {
+  const EngineConfig base = config_file.empty() ? EngineConfig{} : load_config_file(config_file);
+  config = config_from_pairs(flags, base);
+}
+
+void add_config_flags(CLI::App& app, GlobalOptions& globals) {
+  app.add_option("--config", globals.config_file,
+                 "JSON file of configuration keys (the flags below, in snake_case); flags override it");
+  const EngineConfig defaults;
+  auto& flags = globals.flags;
+  for (const ConfigKey& key : config_keys()) {
+    const std::string name = key.name;
+    if (key.type == ConfigType::kBool) {
+      app.add_flag_callback(flag_names(key), [&flags, name] { flags.emplace_back(name, "true"); }, help_of(key));
+      app.add_flag_callback(flag_name("no_" + name), [&flags, name] { flags.emplace_back(name, "false"); },
+                            "Turns " + flag_name(name) + " off");
+      continue;
+    }
+    CLI::Option* option = nullptr;
+    if (key.type == ConfigType::kStringList) {
+      option = app.add_option_function<std::vector<std::string>>(
+          flag_names(key),
+          [&flags, name](const std::vector<std::string>& items) {
+            std::string joined;
+            for (const auto& item : items) joined += (joined.empty() ? "" : ":") + item;
+            flags.emplace_back(name, joined);
+          },
+          help_of(key));
+    } else {
+      option = app.add_option_function<std::string>(
+          flag_names(key), [&flags, name](const std::string& value) { flags.emplace_back(name, value); },
+          help_of(key));
+    }
+    option->type_name(key.type == ConfigType::kInt     ? "INT"
+                      : key.type == ConfigType::kFloat ? "NUMBER"
+                      : key.type == ConfigType::kEnum  ? "NAME"
+                                                       : "TEXT");
+    if (!key.env.empty()) option->envname(key.env);
+    const std::string default_text = config_value(defaults, name);
+    if (!default_text.empty()) option->default_str(default_text);
+  }
 }
 
 void print_json_line(const nlohmann::json& value) { std::cout << value.dump() << "\n" << std::flush; }

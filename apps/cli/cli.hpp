@@ -3,43 +3,35 @@
 // and the registration function of every sub-command (one file each).
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "faceid/engine.hpp"
+#include "faceid/config.hpp"
 
 namespace faceid::cli {
 
 enum class OutputFormat { kJson, kTable };
 
 struct GlobalOptions {
-  std::string gallery = default_gallery_path();
-  std::string model_dir = default_model_dir();
-  std::vector<std::string> extra_model_dirs;
-  std::string manifest;
-  std::string detector = EngineConfig{}.detector;
-  std::string embedder = EngineConfig{}.embedder;
-  std::string detector_file;
-  std::string embedder_file;
-  std::string metric = "cosine";
-  std::string policy = "max";
-  std::string index = "exact";
-  std::string index_snapshot;
-  std::string norm = score_norm_name(default_norm_options().norm);
-  std::string cohort_gallery;
-  std::optional<float> threshold;
-  bool no_align = false;
-  bool flip = false;
-  std::string liveness_model = LivenessOptions{}.model;
-  std::string liveness_file;
-  std::optional<float> liveness_threshold;
+  // The engine configuration: the keys of faceid/config.hpp, read from --config FILE.json,
+  // then FACEID_* variables and --key-name flags (a later one wins). Set once parsing is done.
+  EngineConfig config;
+  std::string config_file;
+  std::vector<std::pair<std::string, std::string>> flags;  // key, value as typed
   std::string format = "json";
   bool verbose = false;
 
   OutputFormat output_format() const;
-  EngineConfig engine_config() const;  // throws Error(kBadRequest) for bad names
+  const EngineConfig& engine_config() const { return config; }
+  void resolve_config();  // throws Error(kBadRequest) naming a bad key or value
 };
+
+// Registers --config and one flag per configuration key on `app` (--key-name; a boolean
+// key also gets --no-key-name).
+void add_config_flags(CLI::App& app, GlobalOptions& globals);
 
 // Set by sub-commands; returned by main().
 struct RunState {

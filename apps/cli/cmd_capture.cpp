@@ -87,7 +87,7 @@ void run_capture(const CaptureCommand& command, const GlobalOptions& globals, Ru
                            {"quality", json_score(face.quality.score)},
                            {"sharpness", json_score(face.quality.sharpness)},
                            {"pose", json_score(face.quality.pose)}};
-    line.update(to_json(face.detection));
+    line.update(detection_json(face.detection));
     if (globals.output_format() == OutputFormat::kJson) print_json_line(line);
     table.push_back({file.empty() ? label : file, format_score(face.timestamp), format_score(face.quality.score)});
   }
@@ -96,7 +96,7 @@ void run_capture(const CaptureCommand& command, const GlobalOptions& globals, Ru
   if (command.enroll) {
     for (const auto& outcome : engine->enroll(command.name, images)) {
       enrolled += outcome.status == EnrollStatus::kEnrolled ? 1 : 0;
-      if (globals.output_format() == OutputFormat::kJson) print_json_line({{"enroll", to_json(outcome)}});
+      if (globals.output_format() == OutputFormat::kJson) print_json_line({{"enroll", enroll_outcome_json(outcome)}});
     }
   }
   const nlohmann::json result = {{"capture",

@@ -10,9 +10,9 @@ namespace faceid::cli {
 void add_check_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   auto* cmd = app.add_subcommand("check", "Check every page, index and link of the gallery (read-only)");
   cmd->callback([&globals, &state] {
-    const StoreCheck check = check_store(globals.gallery);
+    const StoreCheck check = check_store(globals.config.gallery);
     if (globals.output_format() == OutputFormat::kJson) {
-      print_json_line({{"gallery", globals.gallery},
+      print_json_line({{"gallery", globals.config.gallery},
                        {"intact", check.intact},
                        {"checked", check.checked},
                        {"problems", check.problems}});
@@ -22,7 +22,7 @@ void add_check_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
       if (rows.empty()) rows.push_back({"none: " + check.checked});
       print_table({"PROBLEM"}, rows);
     }
-    if (!check.intact) std::cerr << "faceid: gallery " << globals.gallery << " is damaged. " << damaged_store_advice() << "\n";
+    if (!check.intact) std::cerr << "faceid: gallery " << globals.config.gallery << " is damaged. " << damaged_store_advice() << "\n";
     state.exit_code = check.intact ? 0 : 2;
   });
 }

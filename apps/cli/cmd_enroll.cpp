@@ -47,7 +47,7 @@ Skipped enroll_person(Engine& engine, const std::string& person, const std::vect
     if (outcome.status == EnrollStatus::kSpoof || outcome.status == EnrollStatus::kCannotJudge) ++skipped.not_live;
     if (outcome.status == EnrollStatus::kEnrolled) ++enrolled;
     if (globals.output_format() == OutputFormat::kJson) {
-      auto j = to_json(outcome);
+      auto j = enroll_outcome_json(outcome);
       j["person"] = person;
       print_json_line(j);
     } else {
@@ -97,7 +97,7 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
     if (!options->name.empty() && options->paths.empty() && options->video.empty())
       throw Error(ErrorCode::kBadRequest, "--name needs images, folders or --video");
     EngineConfig config = globals.engine_config();
-    config.liveness.enabled = options->liveness;
+    config.liveness.enabled = config.liveness.enabled || options->liveness;  // the flag here, or the global key
     auto engine = Engine::open(config);
     std::vector<std::vector<std::string>> table;
     Skipped skipped;

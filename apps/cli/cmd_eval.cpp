@@ -47,9 +47,7 @@ struct EvalOptions {
 
   NormOptions norm_options() const {
     NormOptions options;
-    const auto parsed = parse_score_norm(norm);
-    if (!parsed) throw Error(ErrorCode::kBadRequest, "unknown --norm '" + norm + "' (none, znorm, tnorm, snorm, asnorm)");
-    options.norm = *parsed;
+    options.norm = score_norm_from_name(norm, "--norm");
     options.top_k = cohort_top_k;
     return options;
   }
@@ -134,11 +132,7 @@ std::vector<Metric> metrics_of(const GlobalOptions& globals, const GridOptions& 
     return {globals.engine_config().matching.metric};
   }
   std::vector<Metric> metrics;
-  for (const auto& name : grid.metrics) {
-    const auto metric = parse_metric(name);
-    if (!metric) throw Error(ErrorCode::kBadRequest, "unknown metric '" + name + "'");
-    metrics.push_back(*metric);
-  }
+  for (const auto& name : grid.metrics) metrics.push_back(metric_from_name(name, "--metrics"));
   return metrics;
 }
 
@@ -194,7 +188,7 @@ std::map<std::string, ImageFace> embed_all(const Engine& engine, const std::vect
     if (seen.insert(path).second) unique.push_back(path);
   eval::RunOptions run;
   run.threads = options.threads;
-  run.cache_path = options.no_cache ? "" : options.cache.empty() ? eval::default_cache_path(globals.model_dir)
+  run.cache_path = options.no_cache ? "" : options.cache.empty() ? eval::default_cache_path(globals.config.model_dir)
                                                                  : options.cache;
   run.label = label;
   const auto faces = eval::embed_images(engine, unique, run);
@@ -744,13 +738,10 @@ void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {
     std::vector<MatchPolicy> policies;
     const auto policy_names = options->grid.policies.empty()
                                   ? (options->grid.enabled ? std::vector<std::string>{"max", "mean", "topk"}
-                                                           : std::vector<std::string>{globals.policy})
+                                                           : std::vector<std::string>{match_policy_name(
+                                                                 globals.config.matching.policy)})
                                   : options->grid.policies;
-    for (const auto& name : policy_names) {
-      const auto policy = parse_match_policy(name);
-      if (!policy) throw Error(ErrorCode::kBadRequest, "unknown policy '" + name + "' (max, mean, topk)");
-      policies.push_back(*policy);
-    }
+    for (const auto& name : policy_names) policies.push_back(match_policy_from_name(name, "--policies"));
     std::vector<std::string> paths;
     for (const auto& [identity, path] : gallery) paths.push_back(path);
     for (const auto& probe : probes) paths.push_back(probe.path);
@@ -943,13 +934,13 @@ void add_calibrate(CLI::App& app, GlobalOptions& globals, RunState& state) {
     const double inclusive = std::nextafter(static_cast<float>(point.threshold),
                                             hib ? std::numeric_limits<float>::infinity()
                                                 : -std::numeric_limits<float>::infinity());
-    ModelManifest manifest = ModelManifest::for_model_dir(globals.model_dir);
+    ModelManifest manifest = ModelManifest::for_model_dir(globals.config.model_dir);
     ModelSpec spec = manifest.get(base.embedder);
     const std::string key = threshold_key(metric, norm.norm);
     spec.thresholds[key] = static_cast<float>(inclusive);
     manifest.upsert(spec);
-    fs::create_directories(globals.model_dir);
-    const std::string manifest_path = (fs::path(globals.model_dir) / "manifest.json").string();
+    fs::create_directories(globals.config.model_dir);
+    const std::string manifest_path = (fs::path(globals.config.model_dir) / "manifest.json").string();
     manifest.save(manifest_path);
     int failed = 0;
     for (const auto& pair : scored) failed += pair.failed ? 1 : 0;

@@ -11,7 +11,7 @@ void add_gallery_commands(CLI::App& app, GlobalOptions& globals, RunState& state
   (void)state;
   auto* people = app.add_subcommand("people", "List enrolled people with their face counts");
   people->callback([&globals] {
-    auto store = open_store(globals.gallery);
+    auto store = open_store(globals.config.gallery);
     const auto list = store->people();
     if (globals.output_format() == OutputFormat::kJson) {
       for (const auto& p : list)
@@ -27,7 +27,7 @@ void add_gallery_commands(CLI::App& app, GlobalOptions& globals, RunState& state
   auto* remove = app.add_subcommand("remove", "Remove a person and all their faces");
   remove->add_option("name", *name, "Person to remove")->required();
   remove->callback([name, &globals] {
-    open_store(globals.gallery)->remove_person(*name);
+    open_store(globals.config.gallery)->remove_person(*name);
     std::cerr << "removed " << *name << "\n";
   });
 
@@ -35,7 +35,7 @@ void add_gallery_commands(CLI::App& app, GlobalOptions& globals, RunState& state
   auto* rename = app.add_subcommand("rename", "Rename a person");
   rename->add_option("names", *names, "OLD NEW")->required()->expected(2);
   rename->callback([names, &globals] {
-    open_store(globals.gallery)->rename_person((*names)[0], (*names)[1]);
+    open_store(globals.config.gallery)->rename_person((*names)[0], (*names)[1]);
     std::cerr << "renamed " << (*names)[0] << " to " << (*names)[1] << "\n";
   });
 

@@ -94,8 +94,8 @@ void add_eval_liveness_command(CLI::App* eval_cmd, GlobalOptions& globals, RunSt
     if (globals.output_format() == OutputFormat::kJson) {
       for (const auto& [name, m] : sets) {
         auto j = metrics_json(name, m);
-        j["model"] = globals.liveness_model;
-        j["detector"] = globals.detector;
+        j["model"] = globals.config.liveness.model;
+        j["detector"] = globals.config.detector;
         print_json_line(j);
       }
     } else {
@@ -112,7 +112,7 @@ void add_eval_liveness_command(CLI::App* eval_cmd, GlobalOptions& globals, RunSt
     if (!options->plot.empty()) {
       std::vector<eval::NamedRoc> curves;
       for (const auto& [name, m] : sets) curves.push_back({name + " (AUC " + format_score(m.auc) + ")", m.roc});
-      eval::write_roc_plot(options->plot, "liveness " + globals.liveness_model + ": APCER (x) vs 1 - BPCER (y)",
+      eval::write_roc_plot(options->plot, "liveness " + globals.config.liveness.model + ": APCER (x) vs 1 - BPCER (y)",
                            curves);
     }
     for (const auto& s : scores)
@@ -127,14 +127,14 @@ void calibrate_liveness(const GlobalOptions& globals, const std::string& samples
   const auto scores = score_manifest(*engine, samples_manifest, root, globals.verbose);
   const double threshold = eval::liveness_threshold_at_apcer(scores, apcer);
   const eval::LivenessMetrics at = eval::liveness_metrics(scores, threshold);
-  ModelManifest manifest = ModelManifest::for_model_dir(globals.model_dir);
-  ModelSpec spec = manifest.get(globals.liveness_model);
+  ModelManifest manifest = ModelManifest::for_model_dir(globals.config.model_dir);
+  ModelSpec spec = manifest.get(globals.config.liveness.model);
   spec.thresholds["live"] = static_cast<float>(threshold);
   manifest.upsert(spec);
-  fs::create_directories(globals.model_dir);
-  const std::string manifest_path = (fs::path(globals.model_dir) / "manifest.json").string();
+  fs::create_directories(globals.config.model_dir);
+  const std::string manifest_path = (fs::path(globals.config.model_dir) / "manifest.json").string();
   manifest.save(manifest_path);
-  const nlohmann::json j = {{"liveness_model", globals.liveness_model}, {"detector", globals.detector},
+  const nlohmann::json j = {{"liveness_model", globals.config.liveness.model}, {"detector", globals.config.detector},
                             {"apcer_target", apcer}, {"threshold", threshold}, {"apcer", at.apcer},
                             {"bpcer", at.bpcer}, {"bona_fide", at.bona_fide}, {"attacks", at.attacks},
                             {"manifest", manifest_path}};
@@ -142,7 +142,7 @@ void calibrate_liveness(const GlobalOptions& globals, const std::string& samples
     print_json_line(j);
   } else {
     print_table({"MODEL", "APCER TARGET %", "THRESHOLD", "APCER %", "BPCER %", "MANIFEST"},
-                {{globals.liveness_model, percent(apcer), format_score(static_cast<float>(threshold)), percent(at.apcer),
+                {{globals.config.liveness.model, percent(apcer), format_score(static_cast<float>(threshold)), percent(at.apcer),
                   percent(at.bpcer), manifest_path}});
   }
   state.exit_code = 0;

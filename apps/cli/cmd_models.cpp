@@ -32,26 +32,26 @@ void add_models_commands(CLI::App& app, GlobalOptions& globals, RunState& state)
   install->callback([&globals, names, from] {
     const auto log = [](const std::string& line) { std::cerr << line << "\n"; };
     if (names->empty() && from->empty()) {
-      const auto manifest = globals.manifest.empty() ? ModelManifest::builtin() : ModelManifest::load(globals.manifest);
-      install_models(manifest, globals.model_dir, log);
+      const auto manifest = globals.config.manifest_path.empty() ? ModelManifest::builtin() : ModelManifest::load(globals.config.manifest_path);
+      install_models(manifest, globals.config.model_dir, log);
     } else {
       if (names->empty()) throw Error(ErrorCode::kBadRequest, "--from needs the names of the models to install");
-      const auto catalogue = model_catalogue(globals.manifest, globals.model_dir, {globals.model_dir});
-      for (const auto& name : *names) install_model(catalogue, name, globals.model_dir, *from, log);
+      const auto catalogue = model_catalogue(globals.config.manifest_path, globals.config.model_dir, {globals.config.model_dir});
+      for (const auto& name : *names) install_model(catalogue, name, globals.config.model_dir, *from, log);
     }
-    std::cerr << "models ready in " << globals.model_dir << "\n";
+    std::cerr << "models ready in " << globals.config.model_dir << "\n";
   });
 
   models->add_subcommand("dir", "Print the model folder in use")->callback([&globals] {
-    std::cout << globals.model_dir << "\n";
+    std::cout << globals.config.model_dir << "\n";
   });
 
   auto* list = models->add_subcommand("list", "List every model of the manifest: kind, licence, size, accuracy, installed");
   list->callback([&globals, &state] {
-    std::vector<std::string> dirs{globals.model_dir};
-    dirs.insert(dirs.end(), globals.extra_model_dirs.begin(), globals.extra_model_dirs.end());
+    std::vector<std::string> dirs{globals.config.model_dir};
+    dirs.insert(dirs.end(), globals.config.extra_model_dirs.begin(), globals.config.extra_model_dirs.end());
     std::vector<std::vector<std::string>> rows;
-    for (const auto& entry : model_catalogue(globals.manifest, globals.model_dir, dirs)) {
+    for (const auto& entry : model_catalogue(globals.config.manifest_path, globals.config.model_dir, dirs)) {
       const ModelSpec& spec = entry.spec;
       std::string ways;
       for (const auto& way : entry.install_ways()) ways += (ways.empty() ? "" : ",") + way;

@@ -3,6 +3,8 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdint>
+#include <optional>
 #include <iostream>
 #include <thread>
 
@@ -19,15 +21,19 @@ struct ServeOptions {
   std::string store_template;
   ServerOptions server;
   double max_body_mb = 32;
+  std::optional<std::int64_t> max_pixels;  // overrides the max_image_pixels key
 };
 
 void serve(const GlobalOptions& globals, ServeOptions options) {
   EngineConfig config = globals.engine_config();
   config.gallery = ":memory:";  // the engine only lends its models; collections hold the galleries
-  config.limits = options.server.image_limits;
+  if (options.max_pixels) config.limits.max_decoded_pixels = *options.max_pixels;
+  options.server.image_limits = config.limits;
+  // The face cap bounds the detector's per-face work (landmarks) as well as the embeddings.
+  config.detection.max_faces = options.server.max_faces_per_image;
   const auto models = Engine::open(config);
   // `faceid --store postgresql://... serve`: the collections live in that database.
-  const std::string& store = globals.gallery;
+  const std::string& store = globals.config.gallery;
   if (options.store_template.empty() && is_postgres_uri(store))
     options.store_template = store;
   CollectionSet collections(*models, {options.data_dir, options.store_template});
@@ -70,7 +76,8 @@ void serve(const GlobalOptions& globals, ServeOptions options) {
 void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   (void)state;
   auto options = std::make_shared<ServeOptions>();
-  auto* cmd = app.add_subcommand("serve", "Serve the REST API (collections, recognize, verify, detect, embed)");
+  auto* cmd = app.add_subcommand("serve", "Serve the REST API (collections, recognize, verify, detect, embed); "
+                                          "the engine reads the global keys, e.g. from --config FILE.json");
   cmd->add_option("--data-dir", options->data_dir, "Folder of collections and API keys (env FACEID_DATA_DIR)")
       ->capture_default_str();
   cmd->add_option("--store,--store-template", options->store_template,
@@ -88,10 +95,13 @@ void add_serve_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
                   "Requests waiting for a worker (-1 = 1 per worker); more get 503 with Retry-After")
       ->capture_default_str();
   cmd->add_option("--max-body-mb", options->max_body_mb, "Largest request body in MiB")->capture_default_str();
-  cmd->add_option("--max-faces", options->server.max_faces_per_image, "Faces reported per image, largest first")
+  cmd->add_option("--max-faces", options->server.max_faces_per_image, "Faces detected, embedded and reported per image, largest first")
       ->capture_default_str();
-  cmd->add_option("--max-pixels", options->server.image_limits.max_decoded_pixels,
-                  "Images with more pixels are refused")->capture_default_str();
+  cmd->add_option("--queue-timeout-ms", options->server.max_queue_wait_ms,
+                  "A request that waited longer for a worker gets 503 with Retry-After instead of a late answer")
+      ->capture_default_str();
+  cmd->add_option("--max-pixels", options->max_pixels, "Images with more pixels are refused (the max_image_pixels key)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{10'000'000'000}));
   cmd->add_option("--timeout", options->server.read_timeout_seconds, "Seconds to read a whole request (head and body)")
       ->capture_default_str();
   cmd->add_option("--tls-cert", options->server.tls_cert_file, "PEM certificate: serve HTTPS");

@@ -13,13 +13,13 @@ void add_verify_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
   add_liveness_flag(cmd, *liveness);
   cmd->callback([images, liveness, &globals, &state] {
     EngineConfig config = globals.engine_config();
-    config.liveness.enabled = *liveness;
+    config.liveness.enabled = config.liveness.enabled || *liveness;  // the flag here, or the global key
     auto engine = Engine::open(config);
     const auto& limits = engine->config().limits;
     const VerifyResult result =
         engine->verify(load_image((*images)[0], limits), load_image((*images)[1], limits));
     if (globals.output_format() == OutputFormat::kJson) {
-      auto j = to_json(result);
+      auto j = verify_json(result);
       j["a"] = (*images)[0];
       j["b"] = (*images)[1];
       print_json_line(j);

@@ -73,7 +73,7 @@ nlohmann::json event_json(const VideoEvent& event) {
                       {"recognitions", face.recognitions},
                       {"quality", json_score(face.quality)}};
   if (face.live_score) j["live"] = {{"score", json_score(*face.live_score)}, {"samples", face.live_samples}};
-  j.update(to_json(face.detection));
+  j.update(detection_json(face.detection));
   return j;
 }
 
@@ -208,9 +208,11 @@ void print_summary(const nlohmann::json& summary, OutputFormat format) {
 void run_watch(const WatchOptions& options, const GlobalOptions& globals, RunState& state) {
   const OutputFormat format = globals.output_format();
   EngineConfig config = globals.engine_config();
-  config.liveness.enabled = options.video.liveness;  // loads the liveness model up front
+  VideoOptions video = options.video;
+  video.liveness = video.liveness || config.liveness.enabled;  // the flag here, or the global key
+  config.liveness.enabled = video.liveness;  // loads the liveness model up front
   auto engine = Engine::open(config);
-  VideoIdentifier identifier(*engine, options.video);
+  VideoIdentifier identifier(*engine, video);
 
   g_stop.store(false);
   std::signal(SIGINT, request_stop);

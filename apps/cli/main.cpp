@@ -18,41 +18,7 @@ int main(int argc, char** argv) {
   GlobalOptions globals;
   RunState state;
 
-  app.add_option("--gallery,--store", globals.gallery,
-                 "Gallery store: SQLite file path or postgresql://user@host/db URI")
-      ->envname("FACEID_GALLERY")
-      ->capture_default_str();
-  app.add_option("--model-dir", globals.model_dir, "Folder of installed models")
-      ->envname("FACEID_MODEL_DIR")
-      ->capture_default_str();
-  app.add_option("--model-path", globals.extra_model_dirs, "Extra folders searched for model files");
-  app.add_option("--manifest", globals.manifest, "Model manifest file (default: builtin + <model-dir>/manifest.json)");
-  app.add_option("--detector", globals.detector, "Detector model name from the manifest")->capture_default_str();
-  app.add_option("--embedder", globals.embedder, "Embedder model name from the manifest")->capture_default_str();
-  app.add_option("--detector-file", globals.detector_file, "Use this detector file instead of the manifest's");
-  app.add_option("--embedder-file", globals.embedder_file, "Use this embedder file instead of the manifest's");
-  app.add_option("--metric", globals.metric, "cosine | euclidean | euclidean_l2")->capture_default_str();
-  app.add_option("--policy", globals.policy, "Person score over their faces: max | mean | topk")
-      ->capture_default_str();
-  app.add_option("--index", globals.index, "Face search: exact (default) | int8-scan | hnsw | ivf-sq8 | auto (exact, HNSW from 200k faces)")
-      ->capture_default_str();
-  app.add_option("--score-norm", globals.norm,
-                 "Cohort score normalisation for identify/verify/watch/serve: none | znorm | tnorm | snorm | asnorm "
-                 "(the gallery's other people are the cohort)")
-      ->capture_default_str();
-  app.add_option("--cohort-gallery", globals.cohort_gallery,
-                 "Extra cohort: a gallery store of other people's faces (enrolled once, never matched)");
-  app.add_option("--index-snapshot", globals.index_snapshot,
-                 "With --index hnsw: keep the graph in this file and reuse it at the next start");
-  app.add_option("--threshold", globals.threshold, "Decision threshold (default: the manifest's for the metric)");
-  app.add_flag("--no-align", globals.no_align, "Crop the detector box instead of 5-point alignment");
-  app.add_flag("--flip", globals.flip, "Test-time augmentation: also embed the mirror image");
-  app.add_option("--liveness-model", globals.liveness_model, "Liveness model name from the manifest (with --liveness)")
-      ->capture_default_str();
-  app.add_option("--liveness-file", globals.liveness_file, "Use this liveness model file instead of the manifest's");
-  app.add_option("--liveness-threshold", globals.liveness_threshold,
-                 "Live score a face needs (default: the manifest's, see `faceid calibrate --liveness`)")
-      ->check(CLI::Range(0.0, 1.0));
+  add_config_flags(app, globals);
   app.add_option("--format", globals.format, "Output: json (one object per line) | table")
       ->check(CLI::IsMember({"json", "table"}))
       ->envname("FACEID_FORMAT")
@@ -60,6 +26,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", globals.verbose, "Log progress on stderr");
 
   app.parse_complete_callback([&globals] {
+    globals.resolve_config();
     spdlog::set_level(globals.verbose ? spdlog::level::debug : spdlog::level::warn);
     // OpenCV's own warnings (GStreamer / V4L back-end probing while opening a video) are noise
     // to a user unless they asked for -v; real failures still reach them as errors.

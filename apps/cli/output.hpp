@@ -1,21 +1,16 @@
 #pragma once
-// JSON shapes and table rendering shared by the CLI commands.
+// Table rendering and input expansion shared by the CLI commands; the JSON of results
+// is the library's (faceid/json.hpp), the same as the REST server's.
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "faceid/engine.hpp"
+#include "faceid/json.hpp"
 
 namespace faceid::cli {
 
-nlohmann::json to_json(const Detection& detection);
-nlohmann::json to_json(const FaceResult& face);
-nlohmann::json to_json(const EnrollOutcome& outcome);
-nlohmann::json to_json(const VerifyResult& result);
-// {"score", "is_live", "threshold"} of a judged face; null when not judged (the reason is
-// then put under "live_reason" by add_liveness()).
-void add_liveness(nlohmann::json& face, const std::optional<LivenessResult>& liveness);
 nlohmann::json error_json(const std::string& code, const std::string& message);
 
 // Prints rows as aligned columns with a header line.

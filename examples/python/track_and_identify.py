@@ -35,7 +35,7 @@ class Track:
     def __init__(self, track_id, frame, box):
         self.id = track_id
         self.box = box
-        self.user_id = None
+        self.person = None
         self.score = 0.0
         self.missed = 0  # identifications in a row that did not find this face
         # KCF is fast but ships only with opencv-contrib builds (Debian's has it); MIL is always there.
@@ -72,9 +72,9 @@ class OwnTracker:
                 track = Track(next(self.ids), frame, face.box)
                 self.tracks.append(track)
             seen.add(track.id)
-            if track.user_id != face.user_id or track.missed:
+            if track.person != face.person or track.missed:
                 changed.append(track)
-            track.user_id, track.score, track.missed = face.user_id, face.score, 0
+            track.person, track.score, track.missed = face.person, face.score, 0
         for track in self.tracks:
             if track.id not in seen:
                 track.missed += 1
@@ -86,7 +86,7 @@ def report(tracker, identification):
     """Names the tracks from a finished identification and prints those whose name changed."""
     frame, seconds, answer = identification
     for track in tracker.name(frame, answer.result()):
-        print(f"{seconds:7.2f}s track {track.id}: {track.user_id or 'unknown'} ({track.score:.2f})", flush=True)
+        print(f"{seconds:7.2f}s track {track.id}: {track.person or 'unknown'} ({track.score:.2f})", flush=True)
 
 
 def enroll(engine, pairs, folder):
@@ -94,9 +94,9 @@ def enroll(engine, pairs, folder):
     if folder:
         batches += [(d.name, sorted(str(p) for p in d.iterdir() if p.is_file()))
                     for d in sorted(Path(folder).iterdir()) if d.is_dir()]
-    for user_id, images in batches:
-        statuses = [o.status for o in engine.enroll(user_id, images)]
-        print(f"enrolled {user_id}: {statuses.count('enrolled')} new, {statuses.count('duplicate')} already there, "
+    for person, images in batches:
+        statuses = [o.status for o in engine.enroll(person, images)]
+        print(f"enrolled {person}: {statuses.count('enrolled')} new, {statuses.count('duplicate')} already there, "
               f"{len(statuses) - statuses.count('enrolled') - statuses.count('duplicate')} without a usable face")
 
 
@@ -137,10 +137,10 @@ def main():
             break
         seconds = time.monotonic() - started if live else capture.get(cv2.CAP_PROP_POS_MSEC) / 1000
         if video:
-            shown = [(f.box, f"#{f.track_id} {f.user_id or f.state}") for f in video.process(frame, seconds)]
+            shown = [(f.box, f"#{f.track_id} {f.person or f.state}") for f in video.process(frame, seconds)]
             for event in video.take_events():
                 print(f"{event.timestamp:7.2f}s track {event.face.track_id}: {event.type} "
-                      f"{event.face.user_id or event.face.state}", flush=True)
+                      f"{event.face.person or event.face.state}", flush=True)
         else:
             tracker.follow(frame)
             if pending and pending[2].done():
@@ -148,7 +148,7 @@ def main():
                 pending = None
             if pending is None and index % args.every == 0:
                 pending = (frame, seconds, recognition.submit(engine.identify, frame))
-            shown = [(t.box, f"#{t.id} {t.user_id or 'unknown'}") for t in tracker.tracks]
+            shown = [(t.box, f"#{t.id} {t.person or 'unknown'}") for t in tracker.tracks]
         if not args.no_window:
             canvas = frame.copy()  # the worker may still be reading `frame`
             for box, label in shown:
@@ -161,7 +161,7 @@ def main():
     if video:
         video.finish(seconds)
         for event in video.take_events():
-            print(f"track {event.face.track_id}: {event.type} {event.face.user_id or event.face.state}")
+            print(f"track {event.face.track_id}: {event.type} {event.face.person or event.face.state}")
     recognition.shutdown()
     capture.release()
 

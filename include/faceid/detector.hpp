@@ -1,6 +1,7 @@
 #pragma once
 // Face detection: boxes, confidences and five landmarks per face.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,20 @@ struct DetectorOptions {
   int min_face_size = 20;  // pixels, shorter box side in the input image
   int max_faces = 0;       // 0 = no limit; otherwise the largest faces are kept
 };
+
+// Per-call detection knobs (REST `det_threshold` / `min_face_size`, CLI `--det-threshold` /
+// `--min-face-size`): faces scoring under `score_threshold` or smaller than `min_face_size` are
+// dropped. They can only tighten what the detector was opened with (DetectorOptions), since the
+// detector never reports faces below its own settings.
+struct DetectionFilter {
+  std::optional<float> score_threshold;  // in [0, 1]
+  std::optional<int> min_face_size;      // pixels, shorter box side; >= 0
+};
+
+// Error(kBadRequest) for values out of range.
+void validate(const DetectionFilter& filter);
+// The faces that pass `filter`, in their order.
+std::vector<Detection> filter_detections(std::vector<Detection> faces, const DetectionFilter& filter);
 
 class FaceDetector {
  public:

@@ -41,7 +41,7 @@ struct EngineConfig {
   bool align = true;               // false = plain box crop (for comparisons only)
   bool keep_crops = true;          // store the aligned crop of each enrolled face
   ImageLimits limits;
-  int candidates = 2;              // people reported per face (best + runner-up)
+  int candidates = 2;              // top_k: people reported per face (FaceResult::candidates; >= 2 ranked)
   LivenessOptions liveness;        // anti-spoofing of identified, verified and enrolled faces
   // Cohort score normalisation (faceid/score_norm.hpp): the gallery's other people are the
   // cohort, plus the faces of `cohort_gallery` (a store URI; "" = none). Used once the
@@ -117,7 +117,9 @@ class Engine {
   std::vector<Embedding> embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
   // Compares the subject face (subject_face()) of each image. Error(kNoFace) when one has none.
   VerifyResult verify(const cv::Mat& a, const cv::Mat& b) const;
-  VerifyResult verify(const cv::Mat& a, const cv::Mat& b, bool with_liveness) const;
+  // `filter`: per-call detection knobs (faces it drops are not considered).
+  VerifyResult verify(const cv::Mat& a, const cv::Mat& b, bool with_liveness,
+                      const DetectionFilter& filter = {}) const;
   // The aligned crop the embedder sees for a detection.
   cv::Mat aligned_crop(const cv::Mat& bgr, const Detection& face) const;
 

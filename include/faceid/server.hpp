@@ -37,6 +37,7 @@ struct RecognizeOptions {
   std::optional<float> threshold;   // overrides the engine's decision threshold
   int max_faces = 0;                // 0 = every face; otherwise the largest ones
   bool liveness = false;            // check each face; one not judged live is never named
+  DetectionFilter detection;        // per-request detection threshold and minimum face size
 };
 
 struct Recognition {
@@ -96,7 +97,8 @@ class Collection {
   // Compares the subject face of `bgr` with the stored faces of `subject` only.
   // With `liveness`, a probe face not judged live is never the same person.
   SubjectMatch verify_subject(const cv::Mat& bgr, const std::string& subject,
-                              std::optional<float> threshold, bool liveness = false) const;
+                              std::optional<float> threshold, bool liveness = false,
+                              const DetectionFilter& detection = {}) const;
 
   std::size_t face_count() const;
   std::size_t subject_count() const;
@@ -259,7 +261,10 @@ struct ServerOptions {
   int workers = 1;                          // requests doing image work at once (each already uses every core)
   int max_waiting = -1;                     // requests waiting for a worker; -1 = 1 per worker; more get 503
   std::size_t max_body_bytes = 32u << 20;   // larger requests get 413 too_large
-  int max_faces_per_image = 50;             // recognize/detect/embed report the largest ones
+  int max_faces_per_image = 32;             // faces detected, embedded and reported per image, largest first
+  // A request that waited longer than this for a worker is answered 503 (Retry-After) rather
+  // than processed late, when its client has most likely given up.
+  int max_queue_wait_ms = 10000;
   int max_images_per_request = 32;          // face uploads
   int read_timeout_seconds = 30;            // to read one whole request, head and body
   int write_timeout_seconds = 30;

@@ -54,6 +54,7 @@ struct FaceResult {
   float score = 0.f;                          // best candidate's score (even when unknown)
   std::optional<MatchCandidate> best;         // best candidate, accepted or not
   std::optional<MatchCandidate> runner_up;    // second-best distinct person
+  std::vector<MatchCandidate> candidates;     // best first, one per person, EngineConfig::candidates at most
   float threshold = 0.f;                      // threshold applied
   // Set when liveness was checked. A face not judged live is never named (`person` empty).
   std::optional<LivenessResult> liveness;

@@ -4,7 +4,7 @@
     engine = faceid.Engine(gallery="faces.db")
     engine.enroll("alice", ["a1.jpg", "a2.jpg"])
     for face in engine.identify(frame):  # frame: BGR uint8 NumPy array, e.g. from cv2.VideoCapture
-        print(face.user_id or "unknown", face.score, face.box)
+        print(face.person or "unknown", face.score, face.box)
 
 See docs/python.md. Editors read the type stubs in __init__.pyi.
 """

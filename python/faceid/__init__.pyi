@@ -1,6 +1,6 @@
 # Type stubs of the faceid extension (python/src/faceid_module.cpp), for editors and type checkers.
 import os
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -41,7 +41,10 @@ class Detection:
 class Candidate:
     """A person of the gallery and their match score."""
     @property
-    def user_id(self) -> str: ...
+    def person(self) -> str: ...
+    @property
+    def user_id(self) -> str:
+        """Deprecated alias of `person` (removed in the next release)."""
     @property
     def score(self) -> float: ...
 
@@ -64,8 +67,11 @@ class Liveness:
 class FaceResult:
     """One face of an image and who it is."""
     @property
-    def user_id(self) -> Optional[str]:
+    def person(self) -> Optional[str]:
         """The matched person, or None (unknown: below the threshold)."""
+    @property
+    def user_id(self) -> Optional[str]:
+        """Deprecated alias of `person` (removed in the next release)."""
     @property
     def score(self) -> float: ...
     @property
@@ -82,7 +88,7 @@ class FaceResult:
     def runner_up(self) -> Optional[Candidate]: ...
     @property
     def liveness(self) -> Optional[Liveness]:
-        """Liveness when checked, else None. A face not judged live has user_id None."""
+        """Liveness when checked, else None. A face not judged live has person None."""
 
 class VerifyResult:
     """Comparison of the subject face (the largest confident one) of two images; true when they are the same person."""
@@ -129,7 +135,11 @@ class EnrollOutcome:
 class Person:
     """An enrolled person."""
     @property
-    def user_id(self) -> str: ...
+    def person(self) -> str:
+        """The person's name."""
+    @property
+    def user_id(self) -> str:
+        """Deprecated alias of `person` (removed in the next release)."""
     @property
     def face_count(self) -> int: ...
     @property
@@ -150,8 +160,11 @@ class TrackedFace:
     @property
     def track_id(self) -> int: ...
     @property
-    def user_id(self) -> Optional[str]:
+    def person(self) -> Optional[str]:
         """The decided person, or None while pending or unknown."""
+    @property
+    def user_id(self) -> Optional[str]:
+        """Deprecated alias of `person` (removed in the next release)."""
     @property
     def state(self) -> str:
         """'pending', 'identified', 'unknown' or 'attack'."""
@@ -214,32 +227,18 @@ class Engine:
         self,
         gallery: Optional[str] = None,
         model_dir: Optional[str] = None,
-        *,
-        model_path: Sequence[str] = ...,
-        detector: str = "ultraface_rfb320",
-        embedder: str = "fr_feature",
-        detector_file: str = "",
-        embedder_file: str = "",
-        metric: str = "cosine",
-        policy: str = "max",
-        threshold: Optional[float] = None,
-        align: bool = True,
-        flip: bool = False,
-        keep_crops: bool = True,
-        candidates: int = 2,
-        min_face_size: int = 20,
-        detection_threshold: float = 0.6,
-        index: str = "exact",
-        index_snapshot: str = "",
-        liveness: bool = False,
-        liveness_model: str = "fr_liveness",
-        liveness_threshold: Optional[float] = None,
+        **options: Union[str, int, float, bool, None, Sequence[str]],
     ) -> None:
-        """Opens the gallery (a SQLite file, ":memory:", or None for the default) and loads the models."""
-    def identify(self, image: _Image, liveness: Optional[bool] = None) -> list[FaceResult]:
-        """Every face of a BGR image with its best match, or user_id None when unknown.
+        """Opens the gallery (a SQLite file, ":memory:", or None for the default) and loads the models.
 
-        liveness: check each face (None = the engine's setting); a face not judged live gets user_id None."""
+        options: any configuration key (config_keys() lists them with type, range and default; the CLI's
+        --key-name flags and `faceid serve --config` files are the same keys), e.g. min_face_size=40,
+        metric="cosine", score_norm="asnorm", hnsw_m=32, max_image_pixels=50_000_000. An unknown key
+        or a bad value raises BadRequestError naming it."""
+    def identify(self, image: _Image, liveness: Optional[bool] = None) -> list[FaceResult]:
+        """Every face of a BGR image with its best match, or person None when unknown.
+
+        liveness: check each face (None = the engine's setting); a face not judged live gets person None."""
     def detect(self, image: _Image) -> list[Detection]:
         """Faces of an image, largest first."""
     def embed(self, image: _Image, faces: Optional[Sequence[Detection]] = None) -> npt.NDArray[np.float32]:
@@ -250,10 +249,12 @@ class Engine:
         """Compares the subject face (the largest confident one) of each image. NoFaceError when one has none."""
     def aligned_crop(self, image: _Image, face: Detection) -> npt.NDArray[np.uint8]:
         """The aligned BGR crop the embedder sees for a detection."""
-    def enroll(self, user_id: str, images: Iterable[_EnrollSource], strict: bool = False) -> list[EnrollOutcome]:
-        """Enrolls the largest confident face of each image under user_id, in one transaction."""
+    def enroll(self, person: str, images: Iterable[_EnrollSource], strict: bool = False) -> list[EnrollOutcome]:
+        """Enrolls the largest confident face of each image under person, in one transaction.
+
+        enroll(user_id=..., images=...) is accepted too, deprecated (removed in the next release)."""
     def people(self) -> list[Person]: ...
-    def remove_person(self, user_id: str) -> None: ...
+    def remove_person(self, person: str) -> None: ...
     def rename_person(self, old: str, new: str) -> None: ...
     def export_embeddings(self, path: str) -> None: ...
     def import_embeddings(self, path: str) -> int: ...
@@ -267,6 +268,9 @@ class Engine:
     def model_id(self) -> str: ...
     @property
     def gallery(self) -> str: ...
+    @property
+    def config(self) -> dict[str, Any]:
+        """Every configuration key's value; Engine(**engine.config) opens the same setup."""
 
 class VideoIdentifier:
     """Who is in view, frame after frame, inside the caller's own capture loop."""
@@ -298,3 +302,5 @@ def load_image(path: str) -> npt.NDArray[np.uint8]:
 
 def default_gallery_path() -> str: ...
 def default_model_dir() -> str: ...
+def config_keys() -> list[dict[str, Any]]:
+    """Every configuration key Engine() accepts: name, type, help, default, aliases, and choices / min / max."""

@@ -13,6 +13,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "faceid/config.hpp"
 #include "faceid/faceid.hpp"
 #include "faceid/video.hpp"
 
@@ -74,6 +75,15 @@ void register_errors(py::module_& m) {
 }
 
 [[noreturn]] void throw_bad_image(const std::string& what) { throw Error(ErrorCode::kBadImage, what); }
+
+// `user_id` was this module's word for what the library, the CLI and REST call `person`; it
+// stays for one release as an alias that warns.
+constexpr const char* kUserIdDoc = "Deprecated alias of `person` (removed in the next release).";
+
+void warn_user_id() {
+  if (PyErr_WarnEx(PyExc_DeprecationWarning, "faceid: `user_id` is deprecated, use `person`", 1) < 0)
+    throw py::error_already_set();
+}
 
 // ---- images ---------------------------------------------------------------------------
 
@@ -137,7 +147,7 @@ py::tuple landmark_tuple(const Detection& d) {
   return points;
 }
 
-std::optional<std::string> user_of(const TrackedFace& f) {
+std::optional<std::string> person_of(const TrackedFace& f) {
   return f.state == IdentityState::kIdentified ? std::optional<std::string>(f.person) : std::nullopt;
 }
 
@@ -198,10 +208,11 @@ void bind_values(py::module_& m) {
       });
 
   py::class_<MatchCandidate>(m, "Candidate", "A person of the gallery and their match score.")
-      .def_readonly("user_id", &MatchCandidate::person)
+      .def_readonly("person", &MatchCandidate::person)
+      .def_property_readonly("user_id", [](const MatchCandidate& c) { warn_user_id(); return c.person; }, kUserIdDoc)
       .def_readonly("score", &MatchCandidate::score)
       .def("__repr__", [](const MatchCandidate& c) {
-        return py::str("Candidate(user_id={!r}, score={:.3f})").format(c.person, c.score).cast<std::string>();
+        return py::str("Candidate(person={!r}, score={:.3f})").format(c.person, c.score).cast<std::string>();
       });
 
   py::class_<LivenessResult>(m, "Liveness", "Whether a face is a live person or an attack (photo, screen).")
@@ -216,7 +227,8 @@ void bind_values(py::module_& m) {
       });
 
   py::class_<FaceResult>(m, "FaceResult", "One face of an image and who it is.")
-      .def_readonly("user_id", &FaceResult::person, "The matched person, or None (unknown: below the threshold).")
+      .def_readonly("person", &FaceResult::person, "The matched person, or None (unknown: below the threshold).")
+      .def_property_readonly("user_id", [](const FaceResult& r) { warn_user_id(); return r.person; }, kUserIdDoc)
       .def_readonly("score", &FaceResult::score, "Score of the best candidate, accepted or not.")
       .def_readonly("threshold", &FaceResult::threshold, "The open-set threshold applied.")
       .def_property_readonly("box", [](const FaceResult& r) { return box_tuple(r.detection); },
@@ -227,9 +239,9 @@ void bind_values(py::module_& m) {
       .def_readonly("best", &FaceResult::best, "Best candidate (even when rejected), or None for an empty gallery.")
       .def_readonly("runner_up", &FaceResult::runner_up, "Second-best distinct person, or None.")
       .def_readonly("liveness", &FaceResult::liveness,
-                    "Liveness when checked, else None. A face not judged live has user_id None.")
+                    "Liveness when checked, else None. A face not judged live has person None.")
       .def("__repr__", [](const FaceResult& r) {
-        return py::str("FaceResult(user_id={!r}, score={:.3f}, box={})")
+        return py::str("FaceResult(person={!r}, score={:.3f}, box={})")
             .format(r.person, r.score, box_repr(r.detection))
             .cast<std::string>();
       });
@@ -268,11 +280,12 @@ void bind_values(py::module_& m) {
       });
 
   py::class_<PersonInfo>(m, "Person", "An enrolled person.")
-      .def_readonly("user_id", &PersonInfo::name)
+      .def_readonly("person", &PersonInfo::name, "The person's name.")
+      .def_property_readonly("user_id", [](const PersonInfo& p) { warn_user_id(); return p.name; }, kUserIdDoc)
       .def_readonly("face_count", &PersonInfo::face_count)
       .def_readonly("created_at", &PersonInfo::created_at, "ISO-8601 UTC.")
       .def("__repr__", [](const PersonInfo& p) {
-        return py::str("Person(user_id={!r}, face_count={})").format(p.name, p.face_count).cast<std::string>();
+        return py::str("Person(person={!r}, face_count={})").format(p.name, p.face_count).cast<std::string>();
       });
 
   py::class_<ReindexReport>(m, "ReindexReport")
@@ -283,7 +296,8 @@ void bind_values(py::module_& m) {
 
   py::class_<TrackedFace>(m, "TrackedFace", "A face followed across frames, with its voted identity.")
       .def_readonly("track_id", &TrackedFace::track_id)
-      .def_property_readonly("user_id", &user_of, "The decided person, or None while pending or unknown.")
+      .def_property_readonly("person", &person_of, "The decided person, or None while pending or unknown.")
+      .def_property_readonly("user_id", [](const TrackedFace& f) { warn_user_id(); return person_of(f); }, kUserIdDoc)
       .def_property_readonly("state", [](const TrackedFace& f) { return identity_state_name(f.state); },
                              "'pending', 'identified', 'unknown' or 'attack'.")
       .def_readonly("live_score", &TrackedFace::live_score, "Mean live score so far (liveness on), or None.")
@@ -298,8 +312,8 @@ void bind_values(py::module_& m) {
       .def_readonly("quality", &TrackedFace::quality)
       .def_readonly("first_seen", &TrackedFace::first_seen)
       .def("__repr__", [](const TrackedFace& f) {
-        return py::str("TrackedFace(track_id={}, state={!r}, user_id={!r}, box={})")
-            .format(f.track_id, identity_state_name(f.state), user_of(f), box_repr(f.detection))
+        return py::str("TrackedFace(track_id={}, state={!r}, person={!r}, box={})")
+            .format(f.track_id, identity_state_name(f.state), person_of(f), box_repr(f.detection))
             .cast<std::string>();
       });
 
@@ -309,8 +323,8 @@ void bind_values(py::module_& m) {
       .def_readonly("timestamp", &VideoEvent::timestamp)
       .def_readonly("face", &VideoEvent::face, "The track as it was then.")
       .def("__repr__", [](const VideoEvent& e) {
-        return py::str("VideoEvent(type={!r}, track_id={}, user_id={!r})")
-            .format(video_event_name(e.type), e.face.track_id, user_of(e.face))
+        return py::str("VideoEvent(type={!r}, track_id={}, person={!r})")
+            .format(video_event_name(e.type), e.face.track_id, person_of(e.face))
             .cast<std::string>();
       });
 
@@ -325,76 +339,77 @@ void bind_values(py::module_& m) {
       .def_readonly("mean_frame_ms", &VideoStats::mean_frame_ms);
 }
 
-template <typename T>
-T parse_name(const std::optional<T>& parsed, const char* what, const std::string& name) {
-  if (!parsed) throw Error(ErrorCode::kBadRequest, std::string("unknown ") + what + " " + name);
-  return *parsed;
+// The keyword arguments of Engine(): every key of faceid/config.hpp, read by the library's
+// parser from one JSON object (so Python checks and names them exactly as the CLI does).
+EngineConfig config_from_kwargs(const py::object& gallery, const py::object& model_dir, const py::kwargs& options) {
+  py::dict keys;
+  if (!gallery.is_none()) keys["gallery"] = gallery;
+  if (!model_dir.is_none()) keys["model_dir"] = model_dir;
+  for (const auto& [key, value] : options) keys[key] = value;
+  const auto os = py::module_::import("os");
+  const std::string text = py::module_::import("json").attr("dumps")(keys, "default"_a = os.attr("fspath")).cast<std::string>();
+  return config_from_json(text);
 }
 
-void bind_engine(py::module_& m) {
+// The configuration keys as Python dicts (for help and tools): name, type, help, default and,
+// where they apply, choices, min and max.
+py::list config_key_list() {
   const EngineConfig defaults;
-  py::class_<Engine>(m, "Engine", R"doc(
-Detection, alignment, embedding and gallery search behind one object; thread-safe.
+  py::list keys;
+  for (const ConfigKey& key : config_keys()) {
+    py::dict entry("name"_a = key.name, "type"_a = config_type_name(key.type), "help"_a = key.help,
+                   "default"_a = config_value(defaults, key.name), "aliases"_a = key.aliases);
+    if (key.type == ConfigType::kEnum) entry["choices"] = key.choices;
+    if (key.type == ConfigType::kInt || key.type == ConfigType::kFloat) {
+      entry["min"] = key.min;
+      entry["max"] = key.max;
+    }
+    keys.append(entry);
+  }
+  return keys;
+}
 
-    engine = faceid.Engine(gallery="faces.db")
-    engine.enroll("alice", ["a1.jpg", "a2.jpg"])
-    for face in engine.identify(frame):   # frame: BGR uint8 array from cv2
-        print(face.user_id or "unknown", face.score, face.box)
-
-Images are NumPy uint8 arrays in BGR order (no copy when rows are contiguous) or file paths.
-The GIL is released while the library works.)doc")
-      .def(py::init([](const std::optional<std::string>& gallery, const std::optional<std::string>& model_dir,
-                       const std::vector<std::string>& model_path, const std::string& detector,
-                       const std::string& embedder, const std::string& detector_file, const std::string& embedder_file,
-                       const std::string& metric, const std::string& policy, std::optional<float> threshold,
-                       bool align, bool flip, bool keep_crops, int candidates, int min_face_size,
-                       float detection_threshold, const std::string& index, const std::string& index_snapshot,
-                       bool liveness, const std::string& liveness_model, std::optional<float> liveness_threshold) {
-             EngineConfig config;
-             config.liveness.enabled = liveness;
-             config.liveness.model = liveness_model;
-             config.liveness.threshold = liveness_threshold;
-             if (gallery) config.gallery = *gallery;
-             if (model_dir) config.model_dir = *model_dir;
-             config.extra_model_dirs = model_path;
-             config.detector = detector;
-             config.embedder = embedder;
-             config.detector_file = detector_file;
-             config.embedder_file = embedder_file;
-             config.matching.metric = parse_name(parse_metric(metric), "metric", metric);
-             config.matching.policy = parse_name(parse_match_policy(policy), "policy", policy);
-             config.threshold = threshold;
-             config.align = align;
-             config.embedding.flip_augment = flip;
-             config.keep_crops = keep_crops;
-             config.candidates = candidates;
-             config.detection.min_face_size = min_face_size;
-             config.detection.score_threshold = detection_threshold;
-             config.index.kind = parse_name(parse_index_kind(index), "index", index);
-             config.index.snapshot_file = index_snapshot;
-             py::gil_scoped_release nogil;  // loading models takes a while
-             return Engine::open(config);
-           }),
-           "gallery"_a = py::none(), "model_dir"_a = py::none(), py::kw_only(),
-           "model_path"_a = std::vector<std::string>{}, "detector"_a = defaults.detector,
-           "embedder"_a = defaults.embedder, "detector_file"_a = "", "embedder_file"_a = "",
-           "metric"_a = metric_name(defaults.matching.metric), "policy"_a = match_policy_name(defaults.matching.policy),
-           "threshold"_a = py::none(), "align"_a = defaults.align, "flip"_a = defaults.embedding.flip_augment,
-           "keep_crops"_a = defaults.keep_crops, "candidates"_a = defaults.candidates,
-           "min_face_size"_a = defaults.detection.min_face_size,
-           "detection_threshold"_a = defaults.detection.score_threshold,
-           "index"_a = index_kind_name(defaults.index.kind), "index_snapshot"_a = "",
-           "liveness"_a = defaults.liveness.enabled, "liveness_model"_a = defaults.liveness.model,
-           "liveness_threshold"_a = py::none(), R"doc(
+std::string engine_doc() {
+  std::string doc = R"doc(
 Opens the gallery and loads the models (once).
 
 gallery: SQLite file (created when missing), ":memory:", or None for the default
 ($FACEID_GALLERY, else ~/.local/share/faceid/gallery.db). model_dir: None = installed models
-($FACEID_MODEL_DIR, else ~/.cache/faceid/models). index: face search, "exact", "int8-scan",
-"hnsw", "ivf-sq8" or "auto"; index_snapshot: with "hnsw", a file keeping the graph between runs.
-liveness: anti-spoofing on identify, verify and enroll (a spoof is never named or enrolled);
-liveness_threshold: None = the manifest's calibrated one.
-The other options are the CLI's global options.)doc")
+($FACEID_MODEL_DIR, else ~/.cache/faceid/models). Every other configuration key (the CLI's
+--key-name flags, `faceid serve --config` files; faceid.config_keys() lists them) is a keyword
+argument; an unknown key or a bad value raises BadRequestError naming it.
+)doc";
+  for (const ConfigKey& key : config_keys()) doc += "\n" + key.name + ": " + key.help;
+  return doc;
+}
+
+std::vector<EnrollOutcome> enroll_images(Engine& e, const std::string& person, const py::iterable& images,
+                                         bool strict) {
+  std::vector<EnrollImage> batch;
+  for (const auto& image : images) batch.push_back(enroll_image(image, batch.size(), e.config().limits));
+  py::gil_scoped_release nogil;
+  return e.enroll(person, batch, strict);
+}
+
+void bind_engine(py::module_& m) {
+  const EngineConfig defaults;
+  static const std::string doc = engine_doc();  // pybind11 keeps the pointer
+  py::class_<Engine>(m, "Engine", R"doc(
+Detection, alignment, embedding and gallery search behind one object; thread-safe.
+
+    engine = faceid.Engine(gallery="faces.db", min_face_size=40)
+    engine.enroll("alice", ["a1.jpg", "a2.jpg"])
+    for face in engine.identify(frame):   # frame: BGR uint8 array from cv2
+        print(face.person or "unknown", face.score, face.box)
+
+Images are NumPy uint8 arrays in BGR order (no copy when rows are contiguous) or file paths.
+The GIL is released while the library works.)doc")
+      .def(py::init([](const py::object& gallery, const py::object& model_dir, const py::kwargs& options) {
+             const EngineConfig config = config_from_kwargs(gallery, model_dir, options);
+             py::gil_scoped_release nogil;  // loading models takes a while
+             return Engine::open(config);
+           }),
+           "gallery"_a = py::none(), "model_dir"_a = py::none(), doc.c_str())
       .def(
           "identify",
           [](const Engine& e, const py::handle& image, std::optional<bool> liveness) {
@@ -403,8 +418,8 @@ The other options are the CLI's global options.)doc")
             return e.identify(arg.pixels(e.config().limits), liveness.value_or(e.config().liveness.enabled));
           },
           "image"_a, "liveness"_a = py::none(),
-          "Every face of a BGR image with its best match, or user_id None when unknown. liveness: check each "
-          "face (None = the engine's setting); a face not judged live gets user_id None and .liveness says why.")
+          "Every face of a BGR image with its best match, or person None when unknown. liveness: check each "
+          "face (None = the engine's setting); a face not judged live gets person None and .liveness says why.")
       .def(
           "detect",
           [](const Engine& e, const py::handle& image) {
@@ -459,20 +474,19 @@ The other options are the CLI's global options.)doc")
             return to_array(std::move(crop));
           },
           "image"_a, "face"_a, "The aligned BGR crop the embedder sees for a detection.")
+      .def("enroll", &enroll_images, "person"_a, "images"_a, "strict"_a = false, R"doc(
+Enrolls the largest confident face of each image (path, encoded bytes or BGR array) under person, in one
+transaction. Images without a face or unreadable are reported in the outcomes, not enrolled;
+with strict=True any of them aborts the whole enrollment with an exception.)doc")
       .def(
           "enroll",
           [](Engine& e, const std::string& user_id, const py::iterable& images, bool strict) {
-            std::vector<EnrollImage> batch;
-            for (const auto& image : images) batch.push_back(enroll_image(image, batch.size(), e.config().limits));
-            py::gil_scoped_release nogil;
-            return e.enroll(user_id, batch, strict);
+            warn_user_id();
+            return enroll_images(e, user_id, images, strict);
           },
-          "user_id"_a, "images"_a, "strict"_a = false, R"doc(
-Enrolls the largest confident face of each image (path, encoded bytes or BGR array) under user_id, in one
-transaction. Images without a face or unreadable are reported in the outcomes, not enrolled;
-with strict=True any of them aborts the whole enrollment with an exception.)doc")
+          py::kw_only(), "user_id"_a, "images"_a, "strict"_a = false, kUserIdDoc)
       .def("people", &Engine::people, py::call_guard<py::gil_scoped_release>(), "Every enrolled person.")
-      .def("remove_person", &Engine::remove_person, py::call_guard<py::gil_scoped_release>(), "user_id"_a,
+      .def("remove_person", &Engine::remove_person, py::call_guard<py::gil_scoped_release>(), "person"_a,
            "NotFoundError when unknown.")
       .def("rename_person", &Engine::rename_person, py::call_guard<py::gil_scoped_release>(), "old"_a, "new"_a,
            "NotFoundError / ConflictError.")
@@ -485,7 +499,11 @@ with strict=True any of them aborts the whole enrollment with an exception.)doc"
       .def_property_readonly("threshold", &Engine::threshold, "The 1:N open-set threshold of identify().")
       .def_property_readonly("metric", [](const Engine& e) { return metric_name(e.metric()); })
       .def_property_readonly("model_id", &Engine::embedder_model_id, "The embedding model stored with every face.")
-      .def_property_readonly("gallery", [](const Engine& e) { return e.config().gallery; });
+      .def_property_readonly("gallery", [](const Engine& e) { return e.config().gallery; })
+      .def_property_readonly(
+          "config",
+          [](const Engine& e) { return py::module_::import("json").attr("loads")(config_to_json(e.config())); },
+          "Every configuration key's value (a dict; Engine(**engine.config) opens the same setup).");
 }
 
 void bind_video(py::module_& m) {
@@ -498,9 +516,9 @@ detections and votes over several recognitions per track.
     while True:
         ok, frame = capture.read()
         for face in video.process(frame):
-            print(face.track_id, face.user_id)
+            print(face.track_id, face.person)
         for event in video.take_events():
-            print(event.type, event.face.user_id))doc")
+            print(event.type, event.face.person))doc")
       .def(py::init([](const Engine& engine, int detect_every, int recheck_every, float recheck_quality_gain,
                        float min_quality, int vote_window, int votes_to_decide, float min_vote_share,
                        int max_recognitions_per_frame, float scene_cut_threshold, bool liveness, int liveness_frames) {
@@ -572,5 +590,6 @@ PYBIND11_MODULE(_faceid, m) {
       },
       "path"_a, "Decodes an image file (EXIF orientation applied) into a BGR uint8 array.");
   m.def("default_gallery_path", &default_gallery_path);
+  m.def("config_keys", &config_key_list, "Every configuration key Engine() accepts, as dicts (name, type, help, default, ...).");
   m.def("default_model_dir", &default_model_dir);
 }

@@ -194,6 +194,7 @@ struct Engine::Impl {
       if (accepts(config.matching.metric, ranked[0].score, result.threshold)) result.person = ranked[0].person;
     }
     if (ranked.size() > 1) result.runner_up = ranked[1];
+    result.candidates.assign(ranked.begin(), ranked.begin() + std::min<std::size_t>(ranked.size(), std::max(1, candidates)));
     return result;
   }
 };
@@ -311,10 +312,11 @@ VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b) const {
   return verify(a, b, impl_->config.liveness.enabled);
 }
 
-VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b, bool with_liveness) const {
+VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b, bool with_liveness,
+                            const DetectionFilter& filter) const {
   VerifyResult result;
-  const auto faces_a = detect(a);
-  const auto faces_b = detect(b);
+  const auto faces_a = filter_detections(detect(a), filter);
+  const auto faces_b = filter_detections(detect(b), filter);
   result.faces_in_a = static_cast<int>(faces_a.size());
   result.faces_in_b = static_cast<int>(faces_b.size());
   if (faces_a.empty()) throw Error(ErrorCode::kNoFace, "no face found in the first image");

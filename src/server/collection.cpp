@@ -338,7 +338,7 @@ Recognition Collection::match_locked(const Embedding& embedding, const Recognize
 }
 
 std::vector<Recognition> Collection::recognize(const cv::Mat& bgr, const RecognizeOptions& options) const {
-  auto faces = models_.detect(bgr);
+  auto faces = filter_detections(models_.detect(bgr), options.detection);
   if (options.max_faces > 0 && faces.size() > static_cast<std::size_t>(options.max_faces))
     faces.resize(options.max_faces);  // detections come largest first
   const auto embeddings = models_.embed(bgr, faces);
@@ -366,7 +366,8 @@ Recognition Collection::recognize_embedding(const Embedding& embedding, const Re
 }
 
 SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& subject,
-                                        std::optional<float> threshold, bool liveness) const {
+                                        std::optional<float> threshold, bool liveness,
+                                        const DetectionFilter& detection) const {
   SubjectMatch result;
   result.subject = subject;
   // Scored by a one-person index, so the collection's match policy applies unchanged.
@@ -385,7 +386,7 @@ SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& s
     normalized = normalizer_.active();
   }
   result.threshold = threshold.value_or(normalized ? *models_.normalized_threshold() : models_.threshold());
-  const auto faces = models_.detect(bgr);
+  const auto faces = filter_detections(models_.detect(bgr), detection);
   result.faces_in_image = static_cast<int>(faces.size());
   if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found in the image");
   result.detection = subject_face(faces);

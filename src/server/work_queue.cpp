@@ -13,16 +13,17 @@ WorkQueue::Turn::~Turn() {
   if (queue_) queue_->leave();
 }
 
-std::optional<WorkQueue::Turn> WorkQueue::enter() {
+WorkQueue::Admission WorkQueue::enter(std::chrono::milliseconds max_wait) {
   std::unique_lock lock(mutex_);
   if (working_ >= workers_) {
-    if (waiting_ >= max_waiting_) return std::nullopt;
+    if (waiting_ >= max_waiting_) return {std::nullopt, Refusal::kQueueFull};
     ++waiting_;
-    turn_free_.wait(lock, [this] { return working_ < workers_; });
+    const bool turn_came = turn_free_.wait_for(lock, max_wait, [this] { return working_ < workers_; });
     --waiting_;
+    if (!turn_came) return {std::nullopt, Refusal::kWaitedTooLong};
   }
   ++working_;
-  return Turn(*this);
+  return {Turn(*this), Refusal::kNone};
 }
 
 void WorkQueue::leave() {

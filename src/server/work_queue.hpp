@@ -2,6 +2,9 @@
 // Load shedding: at most `workers` requests do image work at once and at most
 // `max_waiting` wait for a turn; past that a request is refused at once (503 with
 // Retry-After) instead of queueing without bound, so accepted requests keep their latency.
+// A request that waited longer than its deadline is refused too: processed that late, its
+// answer would most likely reach a client that has given up, at the cost of the ones behind it.
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -25,8 +28,13 @@ class WorkQueue {
    private:
     WorkQueue* queue_;
   };
-  // Waits for a turn; nullopt when the queue is full.
-  std::optional<Turn> enter();
+  enum class Refusal { kNone, kQueueFull, kWaitedTooLong };
+  struct Admission {
+    std::optional<Turn> turn;  // empty when refused
+    Refusal refusal = Refusal::kNone;
+  };
+  // Waits at most `max_wait` for a turn; refused at once when the queue is full.
+  Admission enter(std::chrono::milliseconds max_wait);
 
   int workers() const { return workers_; }
   int max_waiting() const { return max_waiting_; }

@@ -60,19 +60,19 @@ def drop_file(browser, zone_css, path):
 
 
 def person_cards(browser):
-    return browser.execute("return Array.from(document.querySelectorAll('#people-list .person'), (c) => c.dataset.subject);")
+    return browser.execute("return Array.from(document.querySelectorAll('#people-list .person'), (c) => c.dataset.person);")
 
 
-def loaded_thumbnails(browser, subject):
+def loaded_thumbnails(browser, person):
     return browser.execute(
-        "return Array.from(document.querySelectorAll(`.person[data-subject='${arguments[0]}'] .thumb img`))"
-        ".filter((img) => img.complete && img.naturalWidth > 0).length;", subject)
+        "return Array.from(document.querySelectorAll(`.person[data-person='${arguments[0]}'] .thumb img`))"
+        ".filter((img) => img.complete && img.naturalWidth > 0).length;", person)
 
 
 def drawn_faces(browser, stage):
     return browser.execute(
         "return Array.from(document.querySelectorAll(arguments[0] + ' .face-box'), (b) => "
-        "({subject: b.dataset.subject, label: b.querySelector('.face-label').textContent}));", stage)
+        "({person: b.dataset.person, label: b.querySelector('.face-label').textContent}));", stage)
 
 
 def test_pages_load_without_a_key_from_this_server_only(server):
@@ -134,33 +134,33 @@ def test_collections_people_and_try_it(server, browser, artifacts):
     browser.type("#upload-files", f"{sample(5)}\n{sample(6)}", clear=False)
     browser.click("#upload-form button[type=submit]")
     browser.wait(lambda: loaded_thumbnails(browser, "temp") == 2, what="two faces of temp")
-    browser.click(".person[data-subject=temp] .thumb-remove")
+    browser.click(".person[data-person=temp] .thumb-remove")
     browser.wait(lambda: loaded_thumbnails(browser, "temp") == 1, what="one face of temp removed")
-    browser.click(".person[data-subject=temp] button.danger")
-    browser.click(".person[data-subject=temp] button.danger")
+    browser.click(".person[data-person=temp] button.danger")
+    browser.click(".person[data-person=temp] button.danger")
     browser.wait(lambda: "temp" not in person_cards(browser), what="temp removed")
     # Rename bob to carol.
-    browser.type(".person[data-subject=bob] .rename-input", "carol")
-    browser.click(".person[data-subject=bob] .rename-input + button")
+    browser.type(".person[data-person=bob] .rename-input", "carol")
+    browser.click(".person[data-person=bob] .rename-input + button")
     browser.wait(lambda: person_cards(browser) == ["alice", "carol"], what="bob renamed carol")
     browser.wait(lambda: loaded_thumbnails(browser, "alice") == 1 and loaded_thumbnails(browser, "carol") == 1,
                  what="the face crops as thumbnails")
     browser.screenshot(artifacts / "people.png")
 
     go(browser, "try")
-    for photo, subject in ((sample(1), "alice"), (sample(3), "carol")):
+    for photo, person in ((sample(1), "alice"), (sample(3), "carol")):
         browser.type("#try-file", str(photo), clear=False)
-        faces = browser.wait(lambda: [f for f in drawn_faces(browser, "#try-stage") if f["subject"] == subject],
-                             what=f"{subject} drawn on {photo.name}")
-        assert re.match(rf"{subject} \d\.\d{{3}}runner-up \w+ -?\d\.\d{{3}}$", faces[0]["label"]), faces[0]
-        strangers = [f["label"] for f in drawn_faces(browser, "#try-stage") if not f["subject"]]
+        faces = browser.wait(lambda: [f for f in drawn_faces(browser, "#try-stage") if f["person"] == person],
+                             what=f"{person} drawn on {photo.name}")
+        assert re.match(rf"{person} \d\.\d{{3}}runner-up \w+ -?\d\.\d{{3}}$", faces[0]["label"]), faces[0]
+        strangers = [f["label"] for f in drawn_faces(browser, "#try-stage") if not f["person"]]
         assert all(re.match(r"unknown \(closest \w+ -?\d\.\d{3}\)", label) for label in strangers), strangers
         assert len(drawn_faces(browser, "#try-stage")) == len(browser.find_all("#try-results tbody tr")) > 1
-        if subject == "alice":
+        if person == "alice":
             browser.screenshot(artifacts / "try-it.png")
     # The photo of alice dropped on the drop zone gives the same answer.
     drop_file(browser, "#try-drop", sample(1))
-    browser.wait(lambda: any(f["subject"] == "alice" for f in drawn_faces(browser, "#try-stage")), what="alice again")
+    browser.wait(lambda: any(f["person"] == "alice" for f in drawn_faces(browser, "#try-stage")), what="alice again")
     problems = [entry for entry in browser.console_log() if entry.get("level") == "SEVERE"]
     assert not problems, f"the console's pages logged errors (a Content-Security-Policy refusal?): {problems}"
 
@@ -244,12 +244,12 @@ def test_webcam_enrollment_and_live_recognition(server, face_camera, artifacts):
         assert len(statuses) == good, statuses
         # A frame the camera repeated byte for byte is reported as a duplicate, not enrolled twice.
         assert statuses.count("enrolled") > good / 2 and set(statuses) <= {"enrolled", "duplicate"}, statuses
-        status, _, body = http(server, "/v1/collections/webcam/subjects/me", key=server.admin_key)
+        status, _, body = http(server, "/v1/collections/webcam/people/me", key=server.admin_key)
         assert status == 200 and json.loads(body)["faces"] == statuses.count("enrolled")
 
         go(browser, "live")
         browser.click("#live-start")
-        browser.wait(lambda: any(f["subject"] == "me" for f in drawn_faces(browser, "#live-stage")),
+        browser.wait(lambda: any(f["person"] == "me" for f in drawn_faces(browser, "#live-stage")),
                      timeout=60, what="me recognised live")
         rate = browser.wait(lambda: re.match(r"([\d.]+) frames/s", browser.text("#live-status")), what="the frame rate")
         assert 0 < float(rate.group(1)) <= 3.5, "live frames are sent at the chosen rate (3 per second) at most"

@@ -222,7 +222,7 @@ TEST_F(HostileServerTest, OverloadIsShedWithoutLosingAcceptedWork) {
   server.collection("load");
   std::vector<double> alone;
   for (int i = 0; i < 3; ++i) {
-    const std::string path = "/v1/collections/load/subjects/solo" + std::to_string(i) + "/faces";
+    const std::string path = "/v1/collections/load/people/solo" + std::to_string(i) + "/faces";
     const std::string photo = photo_jpeg(150 + i);
     auto c = server.client(server.admin_key);
     const auto start = Clock::now();
@@ -247,7 +247,7 @@ TEST_F(HostileServerTest, OverloadIsShedWithoutLosingAcceptedWork) {
       auto c = server.client(server.admin_key);
       for (int i = 0; i < kRequestsEach; ++i) {
         const std::string subject = "p" + std::to_string(client) + "_" + std::to_string(i);
-        const std::string path = "/v1/collections/load/subjects/" + subject + "/faces";
+        const std::string path = "/v1/collections/load/people/" + subject + "/faces";
         const auto start = Clock::now();
         const auto r = c->Post(path.c_str(), photos[client * kRequestsEach + i], "image/jpeg");
         const double took = seconds_since(start);
@@ -271,9 +271,9 @@ TEST_F(HostileServerTest, OverloadIsShedWithoutLosingAcceptedWork) {
   ASSERT_FALSE(accepted.empty());
 
   std::set<std::string> stored;
-  const json subjects = body_of(server.client(server.admin_key)->Get("/v1/collections/load/subjects"));
-  ASSERT_TRUE(subjects.contains("subjects")) << subjects.dump();
-  for (const auto& s : subjects["subjects"])
+  const json subjects = body_of(server.client(server.admin_key)->Get("/v1/collections/load/people"));
+  ASSERT_TRUE(subjects.contains("people")) << subjects.dump();
+  for (const auto& s : subjects["people"])
     if (s["name"].get<std::string>().rfind("solo", 0) != 0) stored.insert(s["name"].get<std::string>());
   EXPECT_EQ(stored, accepted) << "an accepted enrollment was lost, or a refused one stored";
 
@@ -363,7 +363,7 @@ TEST_F(HostileServerTest, KeysAreManagedOverRestWithTheAdminKey) {
   EXPECT_EQ(key["scope"], "collection");
   EXPECT_EQ(key["collection"], "shop");
   const std::string id = key["id"], secret = key["key"];
-  EXPECT_EQ(server.client(secret)->Get("/v1/collections/shop/subjects")->status, 200);
+  EXPECT_EQ(server.client(secret)->Get("/v1/collections/shop/people")->status, 200);
 
   const auto listed = admin->Get("/v1/keys");
   ASSERT_TRUE(listed);
@@ -388,13 +388,13 @@ TEST_F(HostileServerTest, KeysAreManagedOverRestWithTheAdminKey) {
   ASSERT_EQ(rotated->status, 200) << rotated->body;
   const std::string new_secret = body_of(rotated)["key"];
   EXPECT_EQ(body_of(rotated)["id"], id);
-  EXPECT_EQ(server.client(secret)->Get("/v1/collections/shop/subjects")->status, 401);
-  EXPECT_EQ(server.client(new_secret)->Get("/v1/collections/shop/subjects")->status, 200);
+  EXPECT_EQ(server.client(secret)->Get("/v1/collections/shop/people")->status, 401);
+  EXPECT_EQ(server.client(new_secret)->Get("/v1/collections/shop/people")->status, 200);
 
   const auto revoked = admin->Delete(("/v1/keys/" + id).c_str());
   ASSERT_TRUE(revoked);
   EXPECT_EQ(revoked->status, 200) << revoked->body;
-  EXPECT_EQ(server.client(new_secret)->Get("/v1/collections/shop/subjects")->status, 401);
+  EXPECT_EQ(server.client(new_secret)->Get("/v1/collections/shop/people")->status, 401);
   EXPECT_EQ(admin->Delete(("/v1/keys/" + id).c_str())->status, 404);
 
   const auto admin_created = post(*admin, "/v1/keys", {{"admin", true}});

@@ -16,7 +16,7 @@ def test_sample_group_photo_without_the_shared_data(engine):
     assert len(faces) == 3  # three women in sample2
     outcome = engine.enroll("someone", [photo])[0]  # the largest face
     assert outcome.status == "enrolled" and outcome.faces_found == len(faces)
-    named = [face.user_id for face in engine.identify(str(photo))]
+    named = [face.person for face in engine.identify(str(photo))]
     assert named[0] == "someone" and named.count("someone") == 1
 
 
@@ -28,7 +28,7 @@ def test_hnsw_index_with_a_snapshot_file(tmp_path):
     assert first.enroll("someone", [photo])[0].status == "enrolled"
     del first
     assert (tmp_path / "g.hnsw").stat().st_size > 0
-    assert faceid.Engine(**options).identify(str(photo))[0].user_id == "someone"
+    assert faceid.Engine(**options).identify(str(photo))[0].person == "someone"
     with pytest.raises(faceid.BadRequestError, match="index"):
         faceid.Engine(gallery=":memory:", index="ivf-pq")
 
@@ -39,10 +39,10 @@ def test_identify_names_held_out_photos_of_enrolled_people(gallery_engine, held_
         faces = gallery_engine.identify(image)
         assert faces, f"no face found in {photo}"
         face = faces[0]  # largest first
-        assert face.user_id == person, f"{photo}: {face}"
+        assert face.person == person, f"{photo}: {face}"
         assert face.score >= face.threshold == pytest.approx(gallery_engine.threshold)
-        assert face.best.user_id == person
-        assert face.runner_up is not None and face.runner_up.user_id != person
+        assert face.best.person == person
+        assert face.runner_up is not None and face.runner_up.person != person
         x, y, w, h = face.box
         assert w > 20 and h > 20 and 0 <= x + w / 2 <= image.shape[1] and 0 <= y + h / 2 <= image.shape[0]
         assert len(face.landmarks) == 5
@@ -53,7 +53,7 @@ def test_identify_names_held_out_photos_of_enrolled_people(gallery_engine, held_
 def test_never_enrolled_person_is_unknown(gallery_engine, lfw):
     stranger = photos_of(lfw, "Hu_Jintao")[0]
     faces = gallery_engine.identify(stranger)
-    assert faces and faces[0].user_id is None
+    assert faces and faces[0].person is None
     assert faces[0].best is not None and faces[0].score < faces[0].threshold
 
 
@@ -67,7 +67,7 @@ def test_enroll_reports_every_image_and_is_idempotent(engine, sample_held_out):
         again = engine.enroll("alice", [photos[1], f.read(), b"not an image"])
     assert [o.status for o in again] == ["duplicate", "duplicate", "bad_image"]
     assert again[0].message == "already enrolled as alice"
-    assert [(p.user_id, p.face_count) for p in engine.people()] == [("alice", 3)]
+    assert [(p.person, p.face_count) for p in engine.people()] == [("alice", 3)]
 
 
 def test_verify_lfw_pairs(engine, lfw):
@@ -91,14 +91,14 @@ def test_people_management(engine, sample_held_out):
     engine.enroll("bob", [sample_photo(4)])
     engine.enroll("carol", [sample_photo(1)])
     engine.rename_person("bob", "robert")
-    assert sorted(p.user_id for p in engine.people()) == ["carol", "robert"]
+    assert sorted(p.person for p in engine.people()) == ["carol", "robert"]
     with pytest.raises(faceid.ConflictError):
         engine.rename_person("robert", "carol")
     engine.remove_person("carol")
     with pytest.raises(faceid.NotFoundError) as error:
         engine.remove_person("carol")
     assert error.value.code == "not_found" and isinstance(error.value, faceid.Error)
-    assert engine.identify(sample_held_out[2][1])[0].user_id == "robert"  # bea's photo, cut out
+    assert engine.identify(sample_held_out[2][1])[0].person == "robert"  # bea's photo, cut out
 
 
 def test_export_and_import_embeddings(sample_engine, sample_held_out, tmp_path):
@@ -107,7 +107,7 @@ def test_export_and_import_embeddings(sample_engine, sample_held_out, tmp_path):
     fresh = faceid.Engine(gallery=str(tmp_path / "fresh.db"))
     assert fresh.import_embeddings(path) == 2
     person, photo = sample_held_out[0]  # alice in her other photo
-    assert fresh.identify(photo)[0].user_id == person
+    assert fresh.identify(photo)[0].person == person
 
 
 def test_errors_carry_typed_codes(engine, tmp_path):

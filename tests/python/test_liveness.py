@@ -18,12 +18,12 @@ def test_printed_photo_is_never_named(spoof_dev):
     engine = faceid.Engine(gallery=":memory:")
     assert [o.status for o in engine.enroll("s0004", [str(spoof_dev / REAL)])] == ["enrolled"]
     attack = engine.identify(str(spoof_dev / PRINT), liveness=True)[0]
-    assert attack.user_id is None
+    assert attack.person is None
     assert attack.liveness.status == "spoof"
     assert attack.liveness.score < attack.liveness.threshold
     assert engine.identify(str(spoof_dev / PRINT))[0].liveness is None  # off unless asked
     genuine = engine.identify(str(spoof_dev / REAL), liveness=True)[0]
-    assert genuine.user_id == "s0004"
+    assert genuine.person == "s0004"
     assert genuine.liveness.is_live
 
 

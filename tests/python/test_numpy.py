@@ -6,7 +6,7 @@ import faceid
 
 
 def summary(faces):
-    return [(f.user_id, round(f.score, 5), tuple(round(v, 2) for v in f.box)) for f in faces]
+    return [(f.person, round(f.score, 5), tuple(round(v, 2) for v in f.box)) for f in faces]
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +63,8 @@ def test_embeddings_round_trip(sample_engine, sample_held_out):
     different = sample_engine.embed(other_path)[0]
     assert vectors[0] @ same > vectors[0] @ different + 0.2
     match = sample_engine.match(vectors[0])
-    assert match.user_id == person and match.score == pytest.approx(sample_engine.identify(image)[0].score, abs=1e-4)
-    assert sample_engine.match((vectors[0] * 3).astype(np.float64)).user_id == person  # any scale, any float type
+    assert match.person == person and match.score == pytest.approx(sample_engine.identify(image)[0].score, abs=1e-4)
+    assert sample_engine.match((vectors[0] * 3).astype(np.float64)).person == person  # any scale, any float type
     with pytest.raises(faceid.ModelMismatchError):
         sample_engine.match(vectors[0][:128])
     crop = sample_engine.aligned_crop(image, faces[0])
@@ -76,4 +76,4 @@ def test_enroll_from_arrays(engine, sample_held_out):
     image = faceid.load_image(path)
     assert [o.status for o in engine.enroll(person, [image, image.copy()])] == ["enrolled", "duplicate"]
     assert engine.enroll(person, [image])[0].source == "array[0]"
-    assert engine.identify(sample_held_out[1][1])[0].user_id == person
+    assert engine.identify(sample_held_out[1][1])[0].person == person

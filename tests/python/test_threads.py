@@ -10,11 +10,11 @@ import faceid
 
 def test_concurrent_identify_matches_serial_results(sample_engine, sample_held_out):
     images = [faceid.load_image(path) for _, path in sample_held_out]
-    serial = [[(f.user_id, f.score, f.box) for f in sample_engine.identify(image)] for image in images]
+    serial = [[(f.person, f.score, f.box) for f in sample_engine.identify(image)] for image in images]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for _ in range(3):
             results = list(pool.map(sample_engine.identify, images))
-            assert [[(f.user_id, f.score, f.box) for f in faces] for faces in results] == serial
+            assert [[(f.person, f.score, f.box) for f in faces] for faces in results] == serial
 
 
 def test_python_threads_run_while_the_engine_works(sample_engine, sample_held_out):
@@ -47,7 +47,7 @@ def test_capture_and_recognition_threads(sample_engine, sample_held_out):
     def recognise(person, frame):
         faces = sample_engine.identify(frame)
         with lock:
-            named.append((person, faces[0].user_id))
+            named.append((person, faces[0].person))
 
     with ThreadPoolExecutor(max_workers=2) as recognition:
         for person, frame in frames:  # the "capture" side never waits for a result

@@ -19,14 +19,14 @@ def test_a_steady_face_is_tracked_and_identified(sample_engine, sample_held_out)
     for i in range(20):
         tracks = video.process(frame, i / 25)
     main = max(tracks, key=lambda t: t.box[2] * t.box[3])
-    assert main.state == "identified" and main.user_id == person and main.votes >= 2
+    assert main.state == "identified" and main.person == person and main.votes >= 2
     events = video.take_events()
     assert [(e.type, e.face.track_id) for e in events if e.face.track_id == main.track_id] == [
         ("enter", main.track_id), ("identified", main.track_id)]
     assert video.take_events() == []
     video.finish(1.0)
     leave = [e for e in video.take_events() if e.type == "leave" and e.face.track_id == main.track_id]
-    assert len(leave) == 1 and leave[0].face.user_id == person and leave[0].timestamp == 1.0
+    assert len(leave) == 1 and leave[0].face.person == person and leave[0].timestamp == 1.0
     stats = video.stats
     assert stats.frames == 20 and stats.detector_runs == 10 and stats.recognitions >= 2
 
@@ -42,8 +42,8 @@ def test_a_stranger_is_reported_unknown_not_identified(gallery_engine):
         tracks = video.process(frame, i / 25)
     assert len(tracks) == 1
     main = tracks[0]
-    assert main.state == "unknown" and main.user_id is None
-    events = [(e.type, e.face.user_id) for e in video.take_events()]
+    assert main.state == "unknown" and main.person is None
+    events = [(e.type, e.face.person) for e in video.take_events()]
     assert events == [("enter", None), ("unknown", None)]
 
 

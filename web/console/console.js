@@ -72,7 +72,7 @@ async function api(method, path, { json, form } = {}) {
 }
 
 const collectionPath = (suffix = "") => "/v1/collections/" + encodeURIComponent(session.collection) + suffix;
-const subjectPath = (name, suffix = "") => collectionPath("/subjects/" + encodeURIComponent(name) + suffix);
+const personPath = (name, suffix = "") => collectionPath("/people/" + encodeURIComponent(name) + suffix);
 
 function requireCollection() {
   if (!session.collection) throw new ApiError(0, "bad_request", "choose a collection first (top right)");
@@ -130,9 +130,9 @@ function showPage() {
 // "alice" for a recognised face; an unknown one names the closest person, who was below the threshold.
 function faceName(face, withScore) {
   const best = face.candidates && face.candidates[0];
-  if (face.subject) return withScore ? `${face.subject} ${format(face.score)}` : face.subject;
+  if (face.person) return withScore ? `${face.person} ${format(face.score)}` : face.person;
   if (!best) return "unknown";
-  return withScore ? `unknown (closest ${best.subject} ${format(best.score)})` : `unknown (closest ${best.subject})`;
+  return withScore ? `unknown (closest ${best.person} ${format(best.score)})` : `unknown (closest ${best.person})`;
 }
 
 // Boxes and labels over an image or video inside `stage`, placed in percentages of the
@@ -141,14 +141,14 @@ function drawFaces(stage, faces, width, height) {
   const overlay = $(".overlay", stage);
   overlay.replaceChildren();
   faces.forEach((face, i) => {
-    const box = face.detection.box;
-    const known = Boolean(face.subject);
+    const box = face.box;
+    const known = Boolean(face.person);
     const runnerUp = face.candidates && face.candidates[1];
     const label = el("span", { class: "face-name" }, faceName(face, true));
-    const detail = runnerUp ? el("span", { class: "face-runner-up" }, `runner-up ${runnerUp.subject} ${format(runnerUp.score)}`) : null;
+    const detail = runnerUp ? el("span", { class: "face-runner-up" }, `runner-up ${runnerUp.person} ${format(runnerUp.score)}`) : null;
     overlay.append(el("div", {
       class: "face-box " + (known ? "known" : "unknown"),
-      dataset: { index: String(i), subject: face.subject || "" },
+      dataset: { index: String(i), person: face.person || "" },
       style: {
         left: `${(100 * box.x) / width}%`,
         top: `${(100 * box.y) / height}%`,
@@ -162,9 +162,9 @@ function drawFaces(stage, faces, width, height) {
 // The face the server enrolls from an image: the largest of the confident ones (subject_face()).
 function subjectFace(faces) {
   if (!faces.length) return null;
-  const best = Math.max(...faces.map((f) => f.score));
+  const best = Math.max(...faces.map((f) => f.detection_score));
   const area = (f) => f.box.width * f.box.height;
-  return faces.filter((f) => f.score >= best - 0.1).reduce((a, b) => (area(b) > area(a) ? b : a));
+  return faces.filter((f) => f.detection_score >= best - 0.1).reduce((a, b) => (area(b) > area(a) ? b : a));
 }
 
 // Drop zones forward dropped image files to `onFiles`, like their file input.
@@ -263,7 +263,7 @@ pages.collections = {
       }));
       const open = el("button", { type: "button", onclick: () => { setCollection(c.name); location.hash = "#people"; } }, "Open");
       return el("tr", { dataset: { collection: c.name } },
-        el("td", {}, c.name), el("td", {}, String(c.subjects)), el("td", {}, String(c.faces)),
+        el("td", {}, c.name), el("td", {}, String(c.people)), el("td", {}, String(c.faces)),
         el("td", {}, c.created_at), el("td", {}, open, " ", remove));
     }));
   },
@@ -287,7 +287,7 @@ const thumbnailUrls = [];  // blob: URLs of the crops shown, revoked on each red
 async function faceThumbnail(person, face) {
   const img = el("img", { alt: `face ${face.id} of ${person}`, title: face.source, width: 96, height: 96 });
   try {
-    const url = URL.createObjectURL(await api("GET", subjectPath(person, `/faces/${face.id}/crop`)));
+    const url = URL.createObjectURL(await api("GET", personPath(person, `/faces/${face.id}/crop`)));
     thumbnailUrls.push(url);
     img.src = url;
   } catch (error) {
@@ -295,7 +295,7 @@ async function faceThumbnail(person, face) {
   }
   const remove = el("button", { type: "button", class: "thumb-remove", title: "remove this face" }, "×");
   remove.addEventListener("click", guarded(async () => {
-    await api("DELETE", subjectPath(person, `/faces/${face.id}`));
+    await api("DELETE", personPath(person, `/faces/${face.id}`));
     say(`face ${face.id} of ${person} removed`);
     await pages.people.show();
   }));
@@ -303,12 +303,12 @@ async function faceThumbnail(person, face) {
 }
 
 async function personCard(person) {
-  const { faces } = await api("GET", subjectPath(person.name, "/faces"));
+  const { faces } = await api("GET", personPath(person.name, "/faces"));
   const rename = el("input", { value: person.name, size: 14, class: "rename-input" });
   const renameButton = el("button", { type: "button" }, "Rename");
   renameButton.addEventListener("click", guarded(async () => {
     const to = rename.value.trim();
-    await api("PATCH", subjectPath(person.name), { json: { name: to } });
+    await api("PATCH", personPath(person.name), { json: { name: to } });
     say(`${person.name} renamed to ${to}`);
     await pages.people.show();
   }));
@@ -319,13 +319,13 @@ async function personCard(person) {
       remove.textContent = `Remove ${person.name} and ${faces.length} faces?`;
       return;
     }
-    await api("DELETE", subjectPath(person.name));
+    await api("DELETE", personPath(person.name));
     say(`${person.name} removed`);
     await pages.people.show();
   }));
   const thumbs = await Promise.all(faces.slice(0, THUMBNAILS_PER_PERSON).map((face) => faceThumbnail(person.name, face)));
   const more = faces.length - thumbs.length;
-  return el("article", { class: "card person", dataset: { subject: person.name } },
+  return el("article", { class: "card person", dataset: { person: person.name } },
     el("h3", {}, person.name, el("span", { class: "muted" }, ` · ${faces.length} face${faces.length === 1 ? "" : "s"}`)),
     el("div", { class: "thumbs" }, ...thumbs, more > 0 ? el("span", { class: "muted" }, `+${more} more`) : null),
     el("div", { class: "inline" }, rename, renameButton, remove));
@@ -335,9 +335,9 @@ pages.people = {
   async show() {
     const list = $("#people-list");
     requireCollection();
-    const { subjects } = await api("GET", collectionPath("/subjects"));
+    const { people } = await api("GET", collectionPath("/people"));
     thumbnailUrls.splice(0).forEach((url) => URL.revokeObjectURL(url));
-    const cards = await Promise.all(subjects.map(personCard));
+    const cards = await Promise.all(people.map(personCard));
     list.replaceChildren(...(cards.length ? cards : [el("p", { class: "muted" }, "nobody enrolled yet: add photos above")]));
   },
 };
@@ -352,7 +352,7 @@ function showEnrollResults(list, response) {
 // POSTs images to a person's faces; shows what became of each.
 async function addFaces(name, blobs, resultsList) {
   try {
-    const response = await api("POST", subjectPath(name, "/faces"), { form: imagesForm("images", blobs) });
+    const response = await api("POST", personPath(name, "/faces"), { form: imagesForm("images", blobs) });
     showEnrollResults(resultsList, response);
     say(`${response.added} face${response.added === 1 ? "" : "s"} added to ${name}`);
     return response;
@@ -398,10 +398,10 @@ async function tryPhoto(file) {
   drawFaces($("#try-stage"), result.faces, result.image.width, result.image.height);
   const rows = result.faces.map((face, i) => {
     const runnerUp = face.candidates[1];
-    const b = face.detection.box;
-    return el("tr", { dataset: { subject: face.subject || "" } },
+    const b = face.box;
+    return el("tr", { dataset: { person: face.person || "" } },
       el("td", {}, String(i + 1)), el("td", {}, faceName(face, false)), el("td", {}, format(face.score)),
-      el("td", {}, runnerUp ? `${runnerUp.subject} ${format(runnerUp.score)}` : "–"), el("td", {}, format(face.threshold)),
+      el("td", {}, runnerUp ? `${runnerUp.person} ${format(runnerUp.score)}` : "–"), el("td", {}, format(face.threshold)),
       el("td", {}, `${Math.round(b.x)},${Math.round(b.y)} ${Math.round(b.width)}×${Math.round(b.height)}`));
   });
   $("#try-results tbody").replaceChildren(...rows);
@@ -571,7 +571,7 @@ async function liveLoop() {
       live.answered = [...live.answered.slice(-9), now];
       const span = (now - live.answered[0]) / 1000;
       const rate = live.answered.length > 1 ? `${((live.answered.length - 1) / span).toFixed(1)} frames/s` : "";
-      const names = result.faces.map((f) => f.subject || "unknown").join(", ") || "no face";
+      const names = result.faces.map((f) => f.person || "unknown").join(", ") || "no face";
       status.textContent = [rate, `${Math.round(now - began)} ms`, names].filter(Boolean).join(" · ");
     } catch (error) {
       sayError(error);

@@ -1,0 +1,99 @@
+// The CLI reads its configuration through the library's one parser: every key is a --key-name
+// flag, --config FILE.json gives the same keys, and a bad value is refused naming the key.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "faceid/config.hpp"
+#include "run_shell.hpp"
+#include "test_support.hpp"
+
+namespace faceid {
+namespace {
+
+std::string quoted(const std::string& s) { return "'" + s + "'"; }
+
+// `faceid ARGS` on an in-memory gallery with the installed models; stdout and stderr together.
+test::ShellResult faceid(const std::string& args) {
+  return test::run_shell(std::string(FACEID_CLI_PATH) + " --gallery :memory: --model-dir " +
+                         quoted(test::model_dir()) + " " + args + " 2>&1");
+}
+
+std::string sample(int i) { return test::model_dir() + "/samples/sample" + std::to_string(i) + ".jpg"; }
+
+// Faces reported by `identify` (one JSON line per image).
+int faces_found(const std::string& output) {
+  std::istringstream in(output);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty() && line[0] == '{') return static_cast<int>(nlohmann::json::parse(line).at("faces").size());
+  return -1;
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = test::temp_dir("cliconfig") + "/" + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(CliConfig, EveryKeyIsAFlagInTheHelp) {
+  const auto help = test::run_shell(std::string(FACEID_CLI_PATH) + " --help 2>&1");
+  EXPECT_EQ(help.exit_code, 0) << help.out;
+  for (const auto& key : config_keys()) {
+    std::string flag = "--" + key.name;
+    for (char& c : flag)
+      if (c == '_') c = '-';
+    EXPECT_NE(help.out.find(flag), std::string::npos) << flag << " missing from --help";
+  }
+  EXPECT_NE(help.out.find("--config"), std::string::npos);
+}
+
+TEST(CliConfig, NewFlagsReachTheEngine) {
+  FACEID_REQUIRE_MODELS();
+  const std::string photo = quoted(sample(1));
+  const int by_default = faces_found(faceid("identify " + photo).out);
+  ASSERT_GT(by_default, 1);  // a group photo (tests/sample_people.hpp)
+  // A minimum face size above the photo's size leaves no face (a key no front-end had before).
+  const auto big_minimum = faceid("--min-face-size 5000 identify " + photo);
+  EXPECT_EQ(big_minimum.exit_code, 0) << big_minimum.out;
+  EXPECT_EQ(faces_found(big_minimum.out), 0) << big_minimum.out;
+  // After the sub-command too.
+  EXPECT_EQ(faces_found(faceid("identify " + photo + " --detection-max-faces 1").out), 1);
+}
+
+TEST(CliConfig, ConfigFileGivesTheSameKeysAndFlagsOverrideIt) {
+  FACEID_REQUIRE_MODELS();
+  const std::string photo = quoted(sample(1));
+  const std::string file = quoted(write_file("min_size.json", R"({"min_face_size": 5000, "metric": "cosine"})"));
+  EXPECT_EQ(faces_found(faceid("--config " + file + " identify " + photo).out), 0);
+  EXPECT_GT(faces_found(faceid("identify " + photo + " --config " + file + " --min-face-size 20").out), 0);
+}
+
+TEST(CliConfig, BadValuesNameTheKeyAndWhatItAccepts) {
+  const auto low = faceid("--hnsw-m 1 people");
+  EXPECT_EQ(low.exit_code, 2) << low.out;
+  EXPECT_NE(low.out.find("hnsw_m: expected an integer from 2 to 512, got 1"), std::string::npos) << low.out;
+  const auto metric = faceid("people --metric manhattan");
+  EXPECT_EQ(metric.exit_code, 2) << metric.out;
+  EXPECT_NE(metric.out.find("metric: unknown name 'manhattan' (one of: cosine, euclidean, euclidean_l2)"),
+            std::string::npos)
+      << metric.out;
+  const std::string file = write_file("unknown.json", R"({"min_face": 40})");
+  const auto unknown = faceid("--config " + quoted(file) + " people");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.out;
+  EXPECT_NE(unknown.out.find(file), std::string::npos) << unknown.out;
+  EXPECT_NE(unknown.out.find("unknown configuration key 'min_face'"), std::string::npos) << unknown.out;
+}
+
+TEST(CliConfig, ServeReadsTheConfigFile) {
+  // A bad key stops the server before it opens anything, naming the file and the key.
+  const std::string file = write_file("serve.json", R"({"score_norm": "tnorm2"})");
+  const auto r = faceid("serve --no-auth --port 0 --config " + quoted(file));
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_NE(r.out.find(file + ": score_norm: unknown name 'tnorm2'"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace faceid
