@@ -320,6 +320,32 @@ TEST(DefaultDetector, FindsNothingInBlankOrNoiseImages) {
     EXPECT_TRUE(detector->detect(image).empty()) << image.size();
 }
 
+TEST(DefaultDetector, TwoStepDetectionGivesTheSameFaces) {
+  FACEID_REQUIRE_MODELS();
+  const auto detector = default_detector();
+  ASSERT_TRUE(detector->separate_landmarks());
+  const cv::Mat image = read_image(group_photos()[5]);
+  const auto whole = detector->detect(image);
+  auto boxes = detector->detect_boxes(image);
+  ASSERT_GE(whole.size(), 3u);
+  ASSERT_EQ(boxes.size(), whole.size());
+  const cv::Rect2f frame(0.f, 0.f, float(image.cols), float(image.rows));
+  int inside = 0;
+  for (std::size_t i = 0; i < boxes.size(); ++i) {
+    EXPECT_EQ(boxes[i].box, whole[i].box);
+    EXPECT_EQ(boxes[i].score, whole[i].score);
+    EXPECT_FALSE(has_landmarks(boxes[i])) << "face " << i;
+    detector->add_landmarks(image, boxes[i]);
+    EXPECT_TRUE(has_landmarks(boxes[i])) << "face " << i;
+    // A box that does not touch the border was not clipped: the landmark crop, so the points, are the same.
+    const cv::Rect2f& box = boxes[i].box;
+    if (box.x <= 0.f || box.y <= 0.f || box.br().x >= frame.width || box.br().y >= frame.height) continue;
+    ++inside;
+    for (std::size_t p = 0; p < 5; ++p) EXPECT_EQ(boxes[i].landmarks[p], whole[i].landmarks[p]) << i << "/" << p;
+  }
+  EXPECT_GE(inside, 2);
+}
+
 TEST(DefaultDetector, OptionsLimitCountAndSize) {
   FACEID_REQUIRE_MODELS();
   const cv::Mat image = read_image(group_photos()[5]);

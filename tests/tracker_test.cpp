@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "faceid/detector.hpp"
 #include "faceid/error.hpp"
 
 namespace faceid {
@@ -66,6 +67,30 @@ TEST(TrackerTest, ConfirmsAfterHitsAndKeepsOneIdWhileMoving) {
     EXPECT_TRUE(tracker.tracks()[0].detected);
   }
   EXPECT_TRUE(tracker.ended().empty());
+}
+
+TEST(TrackerTest, DetectionsWithoutLandmarksKeepTheTracksMoved) {
+  FaceTracker tracker(options(2, 5));
+  Detection boxes_only = face_at(100, 100);
+  boxes_only.landmarks = {};
+  tracker.update({boxes_only});
+  EXPECT_FALSE(has_landmarks(tracker.tracks().at(0).detection));  // none yet: nothing to move
+  tracker.predict();
+  EXPECT_FALSE(has_landmarks(tracker.tracks().at(0).detection));
+  const int id = tracker.tracks().at(0).id;
+  tracker.set_landmarks(id, face_at(100, 100).landmarks);
+  tracker.set_landmarks(id + 100, face_at(300, 300).landmarks);  // unknown id: ignored
+
+  Detection moved_on = face_at(112, 104);
+  const Landmarks5 expected = moved_on.landmarks;
+  moved_on.landmarks = {};
+  tracker.update({moved_on});
+  const Track& track = tracker.tracks().at(0);
+  ASSERT_EQ(track.id, id);
+  for (std::size_t p = 0; p < 5; ++p) {
+    EXPECT_NEAR(track.detection.landmarks[p].x, expected[p].x, 1e-3f) << p;
+    EXPECT_NEAR(track.detection.landmarks[p].y, expected[p].y, 1e-3f) << p;
+  }
 }
 
 TEST(TrackerTest, CrossingFacesKeepTheirIds) {

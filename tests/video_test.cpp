@@ -155,6 +155,100 @@ TEST(VideoIdentifierTest, NamesThePeopleOfTheClipPerSecond) {
   EXPECT_GE(first_identifications, 2);
 }
 
+// The clip through one identifier with the detector on every frame.
+struct ClipRun {
+  VideoStats stats;
+  std::int64_t detected_faces = 0;  // detected faces of confirmed tracks, over all frames
+  std::set<std::string> named;
+  std::vector<double> seconds_to_name;  // per track, from its enter event to its first name
+  bool every_face_has_landmarks = true;
+};
+
+ClipRun run_clip(const Engine& engine, const std::string& video_dev, VideoOptions options) {
+  options.detect_every = 1;
+  VideoIdentifier video(engine, options);
+  VideoSource source((fs::path(video_dev) / kClip).string());
+  ClipRun run;
+  std::map<int, double> entered;
+  const auto record = [&](const std::vector<VideoEvent>& events) {
+    for (const auto& event : events) {
+      if (event.type == VideoEventType::kEnter) entered[event.face.track_id] = event.timestamp;
+      if (event.type != VideoEventType::kIdentified) continue;
+      run.named.insert(event.face.person);
+      if (!entered.count(event.face.track_id)) continue;
+      run.seconds_to_name.push_back(event.timestamp - entered[event.face.track_id]);
+      entered.erase(event.face.track_id);
+    }
+  };
+  cv::Mat frame;
+  double t = 0.;
+  while (source.read(frame, t)) {
+    for (const auto& face : video.process(frame, t)) {
+      run.detected_faces += face.detected ? 1 : 0;
+      run.every_face_has_landmarks = run.every_face_has_landmarks && has_landmarks(face.detection);
+    }
+    record(video.take_events());
+  }
+  video.finish(t);
+  record(video.take_events());
+  run.stats = video.stats();
+  return run;
+}
+
+// The 68-point landmark network runs only for the faces about to be recognised (and undecided or
+// stale tracks), not on every detected face; the people named stay the same.
+TEST(VideoIdentifierTest, TrackingFramesSkipTheLandmarkNetwork) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  auto engine = engine_with_references(video_dev, "video_landmarks");
+  const ClipRun run = run_clip(*engine, video_dev, {});
+  std::printf("landmark runs %lld for %lld detected faces of confirmed tracks, %lld recognitions\n",
+              (long long)run.stats.landmark_runs, (long long)run.detected_faces, (long long)run.stats.recognitions);
+  EXPECT_EQ(run.stats.detector_runs, run.stats.frames);
+  EXPECT_TRUE(run.every_face_has_landmarks);  // moved along between landmark runs
+  EXPECT_GE(run.stats.landmark_runs, run.stats.recognitions);  // every embedded face had fresh points
+  EXPECT_LT(run.stats.landmark_runs * 3, run.detected_faces);
+  EXPECT_EQ(run.named, (std::set<std::string>{"barack_obama", "lin_manuel_miranda"}));
+}
+
+// With background_recognition the worker's results arrive in later frames: the same people are
+// named, each soon after their track appears.
+TEST(VideoIdentifierTest, BackgroundRecognitionNamesTheSamePeople) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  auto engine = engine_with_references(video_dev, "video_background");
+  VideoOptions options;
+  options.background_recognition = true;
+  const ClipRun run = run_clip(*engine, video_dev, options);
+  EXPECT_GT(run.stats.recognitions, 0);
+  EXPECT_EQ(run.named, (std::set<std::string>{"barack_obama", "lin_manuel_miranda"}));
+  ASSERT_FALSE(run.seconds_to_name.empty());
+  for (double seconds : run.seconds_to_name) EXPECT_LE(seconds, 0.5);
+}
+
+// wait_for_recognitions() applies what the worker found without another frame.
+TEST(VideoIdentifierTest, WaitForRecognitionsAppliesTheWorkersResults) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(video_dev, "video_dev");
+  auto engine = engine_with_references(video_dev, "video_wait");
+  VideoOptions options;
+  options.background_recognition = true;
+  options.detect_every = 1;
+  VideoIdentifier video(*engine, options);
+  VideoSource source((fs::path(video_dev) / kClip).string());
+  cv::Mat frame;
+  double t = 0.;
+  // Frame 0 starts the track, frame 1 confirms it and hands its face to the worker.
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(source.read(frame, t));
+    video.process(frame, t);
+  }
+  ASSERT_GE(video.stats().tracks, 1);
+  EXPECT_EQ(video.stats().recognitions, 0);  // the worker's results are applied only by the next call
+  video.wait_for_recognitions(t);
+  EXPECT_GE(video.stats().recognitions, 1);
+}
+
 TEST(VideoIdentifierTest, RejectsBadFramesAndOptions) {
   FACEID_REQUIRE_MODELS();
   EngineConfig config;

@@ -330,6 +330,8 @@ void add_watch_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
                   "Faces embedded per frame at most, pending tracks first (bounds a frame's latency); 0 = no limit")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--background-recognition", options->video.background_recognition,
+               "Embed new faces in a worker thread: frames never wait for it, names arrive a few frames later");
   cmd->add_option("--min-quality", options->video.min_quality, "Faces below this quality (0..1) are not recognised")
       ->capture_default_str()
       ->check(CLI::Range(0.f, 1.f));

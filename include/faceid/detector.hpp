@@ -12,6 +12,13 @@
 
 namespace faceid {
 
+// False for a detection whose landmarks were not computed (FaceDetector::detect_boxes): all zero.
+inline bool has_landmarks(const Detection& face) {
+  for (const auto& point : face.landmarks)
+    if (point.x != 0.f || point.y != 0.f) return true;
+  return false;
+}
+
 struct DetectorOptions {
   float score_threshold = 0.6f;
   float nms_threshold = 0.4f;
@@ -39,6 +46,15 @@ class FaceDetector {
   // Faces sorted by decreasing box area. Thread-safe.
   virtual std::vector<Detection> detect(const cv::Mat& bgr) const = 0;
   virtual std::string name() const = 0;
+
+  // detect() in two steps, for callers that align only some of the faces (video frames that
+  // only track): detectors that need the separate landmark network give the faces with no
+  // landmarks (all zero, see has_landmarks), and add_landmarks() runs it on the chosen ones.
+  // For a face cut by the image border add_landmarks() crops from the visible box, detect() from
+  // the whole proposed box, so the points may differ slightly there. Thread-safe.
+  virtual bool separate_landmarks() const { return false; }
+  virtual std::vector<Detection> detect_boxes(const cv::Mat& bgr) const { return detect(bgr); }
+  virtual void add_landmarks(const cv::Mat& /*bgr*/, Detection& /*face*/) const {}
 };
 
 // Builds a detector for `spec` (format ultraface, yunet, scrfd or retinaface) from

@@ -111,6 +111,8 @@ class Engine {
   // Matches given embeddings (from embed()) against the gallery.
   FaceResult match(const Embedding& embedding, int candidates) const;
   std::vector<Detection> detect(const cv::Mat& bgr) const;
+  // The detector behind detect(), for callers that detect in two steps (detect_boxes).
+  const FaceDetector& detector() const;
   // Embeddings of the given detections of one image, in one batch.
   std::vector<Embedding> embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
   // Compares the subject face (subject_face()) of each image. Error(kNoFace) when one has none.

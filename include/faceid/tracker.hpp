@@ -56,6 +56,9 @@ class FaceTracker {
   const std::vector<Track>& tracks() const;
   // Ids of the confirmed tracks that ended in the latest update.
   const std::vector<int>& ended() const;
+  // Landmarks computed after the update for a track's latest detection (one that came without:
+  // FaceDetector::detect_boxes); later frames move them along. Unknown ids are ignored.
+  void set_landmarks(int track_id, const Landmarks5& landmarks);
   // Ends every track (the stream is over); they are reported by ended().
   void clear();
 

@@ -48,6 +48,11 @@ struct VideoOptions {
   // Faces embedded per frame at most (pending tracks first), bounding the latency
   // of a frame in a crowd. 0 = no limit.
   int max_recognitions_per_frame = 4;
+  // Embed, search and check liveness in a worker thread of the identifier's own, so process()
+  // never waits for them: the votes and events of a face land on a later frame (the first one
+  // after the worker finished). At most one batch runs while one waits; faces due meanwhile are
+  // taken by a later detector frame. Off: everything happens inside process(), frame-exact.
+  bool background_recognition = false;
   // Edited video cuts from one shot to another; a face of the new shot can overlap
   // where a face of the old one was and would inherit its track and name. A cut
   // (median absolute difference of tiny grayscale thumbnails of consecutive frames,
@@ -97,6 +102,7 @@ struct VideoEvent {
 struct VideoStats {
   std::int64_t frames = 0;
   std::int64_t detector_runs = 0;
+  std::int64_t landmark_runs = 0;    // faces given landmarks by a separate landmark network
   std::int64_t recognitions = 0;     // faces embedded and matched
   std::int64_t liveness_checks = 0;  // faces checked for liveness
   std::int64_t tracks = 0;           // confirmed tracks so far
@@ -119,7 +125,11 @@ class VideoIdentifier {
   std::vector<TrackedFace> process(const cv::Mat& frame, double timestamp_seconds);
   // Events since the previous call, oldest first. May be called from another thread.
   std::vector<VideoEvent> take_events();
-  // Ends every track (the stream is over or switches): queues their leave events.
+  // With options.background_recognition: waits for the worker and applies what it found, as of
+  // `timestamp_seconds` (otherwise results are applied by the next process() call).
+  void wait_for_recognitions(double timestamp_seconds);
+  // Ends every track (the stream is over or switches): waits for the worker, then queues their
+  // leave events.
   void finish(double timestamp_seconds);
   VideoStats stats() const;
   const VideoOptions& options() const;

@@ -29,6 +29,10 @@ cv::Mat as_bgr(const cv::Mat& image) {
 
 float shorter_side(const cv::Rect2f& box) { return std::min(box.width, box.height); }
 
+cv::Rect2f visible_box(const cv::Mat& image, const Proposal& p) {
+  return p.box & cv::Rect2f(0.f, 0.f, static_cast<float>(image.cols), static_cast<float>(image.rows));
+}
+
 }  // namespace
 
 DetectorBase::DetectorBase(const ModelSpec& spec, const DetectorOptions& options,
@@ -42,8 +46,7 @@ DetectorBase::DetectorBase(const ModelSpec& spec, const DetectorOptions& options
     throw Error(ErrorCode::kBadRequest, "detector min_face_size and max_faces must not be negative");
 }
 
-std::vector<Detection> DetectorBase::detect(const cv::Mat& image) const {
-  const cv::Mat bgr = as_bgr(image);
+std::vector<Proposal> DetectorBase::kept_proposals(const cv::Mat& bgr) const {
   std::vector<Proposal> proposals = propose(bgr);
   if (proposals.size() > kMaxProposals) {
     std::partial_sort(proposals.begin(), proposals.begin() + kMaxProposals, proposals.end(),
@@ -69,18 +72,31 @@ std::vector<Detection> DetectorBase::detect(const cv::Mat& image) const {
                    [&](const Proposal& a, const Proposal& b) { return visible_area(a) > visible_area(b); });
   if (options_.max_faces > 0 && kept.size() > static_cast<std::size_t>(options_.max_faces))
     kept.resize(options_.max_faces);
+  return kept;
+}
 
+std::vector<Detection> DetectorBase::detect(const cv::Mat& image) const {
+  const cv::Mat bgr = as_bgr(image);
   std::vector<Detection> faces;
-  faces.reserve(kept.size());
-  for (const auto& p : kept) {
-    Detection face;
-    face.box = p.box & frame;
-    face.score = std::clamp(p.score, 0.f, 1.f);
+  for (const auto& p : kept_proposals(bgr)) {
+    Detection face{visible_box(bgr, p), std::clamp(p.score, 0.f, 1.f), p.landmarks};
     // The landmark crop comes from the whole box: a face cut by the border keeps its shape.
-    face.landmarks = landmarker_ ? landmarks68_to_5(landmarker_->predict(bgr, p.box)) : p.landmarks;
+    if (landmarker_) face.landmarks = landmarks68_to_5(landmarker_->predict(bgr, p.box));
     faces.push_back(face);
   }
   return faces;
+}
+
+std::vector<Detection> DetectorBase::detect_boxes(const cv::Mat& image) const {
+  const cv::Mat bgr = as_bgr(image);
+  std::vector<Detection> faces;
+  for (const auto& p : kept_proposals(bgr))
+    faces.push_back({visible_box(bgr, p), std::clamp(p.score, 0.f, 1.f), landmarker_ ? Landmarks5{} : p.landmarks});
+  return faces;
+}
+
+void DetectorBase::add_landmarks(const cv::Mat& image, Detection& face) const {
+  if (landmarker_) face.landmarks = landmarks68_to_5(landmarker_->predict(as_bgr(image), face.box));
 }
 
 }  // namespace faceid::detection

@@ -27,6 +27,9 @@ class DetectorBase : public FaceDetector {
  public:
   std::vector<Detection> detect(const cv::Mat& bgr) const final;
   std::string name() const override { return spec_.name; }
+  bool separate_landmarks() const final { return landmarker_ != nullptr; }
+  std::vector<Detection> detect_boxes(const cv::Mat& bgr) const final;
+  void add_landmarks(const cv::Mat& bgr, Detection& face) const final;
 
  protected:
   DetectorBase(const ModelSpec& spec, const DetectorOptions& options,
@@ -39,6 +42,9 @@ class DetectorBase : public FaceDetector {
   const DetectorOptions& options() const { return options_; }
 
  private:
+  // Proposals after suppression, size filter, area order and max_faces.
+  std::vector<Proposal> kept_proposals(const cv::Mat& bgr) const;
+
   ModelSpec spec_;
   DetectorOptions options_;
   std::unique_ptr<Landmark68Model> landmarker_;

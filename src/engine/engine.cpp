@@ -255,6 +255,8 @@ std::vector<Detection> Engine::detect(const cv::Mat& bgr) const {
   return impl_->detector->detect(bgr);
 }
 
+const FaceDetector& Engine::detector() const { return *impl_->detector; }
+
 std::vector<Embedding> Engine::embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const {
   return impl_->embed(bgr, faces);
 }

@@ -94,8 +94,10 @@ class BoxFilter {
 };
 
 // Moves landmarks from `from` into `to` by the same scale and shift as the box.
+// Points never computed (has_landmarks) stay that way.
 Landmarks5 move_landmarks(const Landmarks5& points, const cv::Rect2f& from, const cv::Rect2f& to) {
   Landmarks5 moved = points;
+  if (!has_landmarks(Detection{from, 0.f, points})) return moved;
   const float sx = to.width / from.width, sy = to.height / from.height;
   for (auto& p : moved) p = {to.x + (p.x - from.x) * sx, to.y + (p.y - from.y) * sy};
   return moved;
@@ -141,10 +143,13 @@ struct TrackSlot {
   void correct(const Detection& detection) {
     filter.correct(detection.box);
     track.detection = detection;
+    // A detection without landmarks of its own (FaceDetector::detect_boxes) keeps the track's, moved.
+    if (!has_landmarks(detection))
+      track.detection.landmarks = move_landmarks(anchor.landmarks, anchor.box, detection.box);
     track.detected = true;
     ++track.hits;
     track.missed = 0;
-    anchor = detection;
+    anchor = track.detection;
   }
 };
 
@@ -245,6 +250,15 @@ void FaceTracker::clear() {
     if (slot.track.confirmed) state_->ended.push_back(slot.track.id);
   state_->slots.clear();
   state_->tracks.clear();
+}
+
+void FaceTracker::set_landmarks(int track_id, const Landmarks5& landmarks) {
+  for (std::size_t i = 0; i < state_->slots.size(); ++i) {
+    TrackSlot& slot = state_->slots[i];
+    if (slot.track.id != track_id) continue;
+    slot.track.detection.landmarks = slot.anchor.landmarks = landmarks;
+    state_->tracks[i].detection.landmarks = landmarks;
+  }
 }
 
 const TrackerOptions& FaceTracker::options() const { return state_->options; }

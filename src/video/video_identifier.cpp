@@ -3,15 +3,19 @@
 #include "faceid/video.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
 #include <deque>
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 
 #include <opencv2/imgproc.hpp>
 
 #include "faceid/error.hpp"
+#include "background_worker.hpp"
 #include "frame_input.hpp"
 
 namespace faceid {
@@ -60,7 +64,26 @@ struct TrackIdentity {
   float best_recognised_quality = 0.f;
   float live_sum = 0.f;
   std::optional<bool> live;  // decided from options.liveness_frames judged faces
+  std::int64_t landmarks_frame = -1;  // when the landmark network last ran on the track's face
+  bool recognising = false;           // a batch with this track's face is not applied yet
 };
+
+// Faces of one frame to recognise, and (once `ready`) what the embedder, the gallery and the
+// liveness model said about them.
+struct RecognitionBatch {
+  cv::Mat frame;
+  std::vector<int> track_ids;
+  std::vector<Detection> faces;
+  std::vector<bool> liveness_open;  // the track's liveness verdict is still open: check this face
+  std::vector<FaceResult> matches;
+  std::vector<std::optional<LivenessResult>> liveness;
+  std::exception_ptr error;  // rethrown by process() on the frame the batch is applied to
+  std::atomic<bool> ready{false};
+};
+
+// One batch being embedded while the next waits keeps the worker busy; more would only make
+// results older (the faces stay due and go into a later batch).
+constexpr std::size_t kMaxBatchesInFlight = 2;
 
 // Small enough to ignore noise and motion inside a shot, large enough to see the shot change.
 const cv::Size kThumbnailSize(32, 18);
@@ -118,8 +141,13 @@ struct VideoIdentifier::State {
   VideoStats stats;
   double total_ms = 0.;
   cv::Mat previous_thumbnail;
+  std::deque<std::shared_ptr<RecognitionBatch>> in_flight;  // oldest first
+  // Last member: destroyed first, so no job runs on a half-destroyed State.
+  std::unique_ptr<BackgroundWorker> worker;
 
-  State(const Engine& e, const VideoOptions& o) : engine(e), options(o), tracker(o.tracking) {}
+  State(const Engine& e, const VideoOptions& o) : engine(e), options(o), tracker(o.tracking) {
+    if (o.background_recognition) worker = std::make_unique<BackgroundWorker>();
+  }
 
   void emit(VideoEventType type, double timestamp, const TrackedFace& face) {
     events.push_back({type, timestamp, face});
@@ -136,7 +164,8 @@ struct VideoIdentifier::State {
 
   bool recognition_due(const TrackIdentity& identity) const {
     const float quality = identity.face.quality;
-    if (quality < options.min_quality || identity.live == false) return false;  // an attack stays one
+    if (quality < options.min_quality || identity.live == false || identity.recognising)
+      return false;  // an attack stays one; a face being recognised waits for that result
     if (!identity.decided || identity.last_recognised_frame < 0) return true;
     return stats.frames - identity.last_recognised_frame >= options.recheck_every ||
            quality >= identity.best_recognised_quality + options.recheck_quality_gain;
@@ -163,65 +192,136 @@ struct VideoIdentifier::State {
 
   // One live score per recognition of each track whose verdict is still open, until
   // options.liveness_frames judged scores decide it: never on every frame.
-  template <typename DueFaces>
-  void check_liveness(const cv::Mat& frame, const DueFaces& due, double timestamp) {
-    std::vector<TrackIdentity*> open;
-    std::vector<Detection> faces;
-    for (const auto& d : due) {
-      if (d.identity->live) continue;
-      open.push_back(d.identity);
-      faces.push_back(d.detection);
+  void add_live_score(TrackIdentity& identity, const LivenessResult& result, double timestamp) {
+    if (!result.judged()) return;  // a face that cannot be judged neither helps nor counts
+    TrackedFace& face = identity.face;
+    identity.live_sum += *result.score;
+    ++face.live_samples;
+    face.live_score = identity.live_sum / float(face.live_samples);
+    if (face.live_samples < options.liveness_frames) return;
+    identity.live = *face.live_score >= result.threshold;
+    if (*identity.live) return;
+    face.state = IdentityState::kAttack;
+    face.person.clear();
+    emit(VideoEventType::kAttack, timestamp, face);
+  }
+
+  // The expensive half of a recognition (embedding, search, liveness), on the caller's thread or
+  // the worker's: it reads the batch and the engine, never the tracks.
+  void compute(RecognitionBatch& batch) const {
+    try {
+      for (const auto& embedding : engine.embed(batch.frame, batch.faces))
+        batch.matches.push_back(engine.match(embedding, 1));
+      batch.liveness.resize(batch.faces.size());
+      std::vector<Detection> open;
+      for (std::size_t i = 0; i < batch.faces.size(); ++i)
+        if (batch.liveness_open[i]) open.push_back(batch.faces[i]);
+      if (!open.empty()) {
+        auto results = engine.check_liveness(batch.frame, open);
+        for (std::size_t i = 0, next = 0; i < batch.faces.size(); ++i)
+          if (batch.liveness_open[i]) batch.liveness[i] = std::move(results[next++]);
+      }
+    } catch (...) {
+      batch.error = std::current_exception();
     }
-    if (faces.empty()) return;
-    const auto results = engine.check_liveness(frame, faces);
-    stats.liveness_checks += static_cast<std::int64_t>(faces.size());
-    for (std::size_t i = 0; i < open.size(); ++i) {
-      if (!results[i].judged()) continue;  // a face that cannot be judged neither helps nor counts
-      TrackIdentity& identity = *open[i];
-      TrackedFace& face = identity.face;
-      identity.live_sum += *results[i].score;
-      ++face.live_samples;
-      face.live_score = identity.live_sum / float(face.live_samples);
-      if (face.live_samples < options.liveness_frames) continue;
-      identity.live = *face.live_score >= results[i].threshold;
-      if (*identity.live) continue;
-      face.state = IdentityState::kAttack;
-      face.person.clear();
-      emit(VideoEventType::kAttack, timestamp, face);
+    batch.ready = true;
+  }
+
+  // Votes and verdicts of a computed batch, as of the frame at `timestamp`; tracks that ended
+  // meanwhile are skipped.
+  void apply(RecognitionBatch& batch, double timestamp) {
+    if (batch.error) std::rethrow_exception(batch.error);
+    std::vector<TrackIdentity*> alive;
+    for (std::size_t i = 0; i < batch.track_ids.size(); ++i) {
+      const auto it = identities.find(batch.track_ids[i]);
+      alive.push_back(it == identities.end() ? nullptr : &it->second);
+      if (alive.back()) alive.back()->recognising = false;
+      if (!batch.liveness[i]) continue;
+      ++stats.liveness_checks;
+      if (alive.back()) add_live_score(*alive.back(), *batch.liveness[i], timestamp);
+    }
+    for (std::size_t i = 0; i < alive.size(); ++i) {
+      ++stats.recognitions;
+      if (alive[i]) add_vote(*alive[i], batch.matches[i], timestamp);
     }
   }
 
-  // Embeds and matches the detected faces that are due, pending tracks first.
+  // Batches the worker finished, oldest first (all of them with `wait`), applied to this frame.
+  void collect_recognitions(double timestamp, bool wait) {
+    if (wait && worker) worker->wait_idle();
+    while (!in_flight.empty() && in_flight.front()->ready) {
+      const std::shared_ptr<RecognitionBatch> batch = in_flight.front();
+      in_flight.pop_front();
+      apply(*batch, timestamp);
+    }
+  }
+
+  // Embeds and matches the detected faces that are due, pending tracks first: at once, or with
+  // options.background_recognition handed to the worker (unless it already has enough to do:
+  // then the faces stay due for a later detector frame).
   void recognise(const cv::Mat& frame, const std::vector<Track>& tracks, double timestamp) {
-    struct Due {
-      TrackIdentity* identity;
-      Detection detection;
-    };
-    std::vector<Due> due;
+    if (worker && in_flight.size() >= kMaxBatchesInFlight) return;
+    std::vector<std::pair<int, TrackIdentity*>> due;
     for (const auto& track : tracks) {
       if (!track.confirmed || !track.detected) continue;
       TrackIdentity& identity = identities.at(track.id);
-      if (recognition_due(identity)) due.push_back({&identity, track.detection});
+      if (recognition_due(identity) && aligned_on_this_frame(identity)) due.emplace_back(track.id, &identity);
     }
-    std::stable_sort(due.begin(), due.end(), [](const Due& a, const Due& b) {
-      return std::make_pair(a.identity->decided.has_value(), a.identity->last_recognised_frame) <
-             std::make_pair(b.identity->decided.has_value(), b.identity->last_recognised_frame);
+    std::stable_sort(due.begin(), due.end(), [](const auto& a, const auto& b) {
+      return std::make_pair(a.second->decided.has_value(), a.second->last_recognised_frame) <
+             std::make_pair(b.second->decided.has_value(), b.second->last_recognised_frame);
     });
     if (options.max_recognitions_per_frame > 0 && int(due.size()) > options.max_recognitions_per_frame)
       due.resize(options.max_recognitions_per_frame);
     if (due.empty()) return;
 
-    std::vector<Detection> faces;
-    for (const auto& d : due) faces.push_back(d.detection);
-    const auto embeddings = engine.embed(frame, faces);
-    if (options.liveness) check_liveness(frame, due, timestamp);
-    for (std::size_t i = 0; i < due.size(); ++i) {
-      TrackIdentity& identity = *due[i].identity;
-      identity.last_recognised_frame = stats.frames;
-      identity.best_recognised_quality = std::max(identity.best_recognised_quality, identity.face.quality);
-      add_vote(identity, engine.match(embeddings[i], 1), timestamp);
-      ++stats.recognitions;
+    auto batch = std::make_shared<RecognitionBatch>();
+    batch->frame = worker ? frame.clone() : frame;  // the caller may reuse its buffer
+    for (const auto& [track_id, identity] : due) {
+      batch->track_ids.push_back(track_id);
+      batch->faces.push_back(identity->face.detection);
+      batch->liveness_open.push_back(options.liveness && !identity->live);
+      identity->last_recognised_frame = stats.frames;
+      identity->best_recognised_quality = std::max(identity->best_recognised_quality, identity->face.quality);
+      identity->recognising = true;
     }
+    in_flight.push_back(batch);
+    if (!worker) {
+      compute(*batch);
+      return collect_recognitions(timestamp, false);
+    }
+    worker->submit([this, batch] { compute(*batch); });
+  }
+
+  // The landmark network (detectors without landmarks of their own) runs only on the faces about
+  // to be recognised, on undecided tracks (their pose decides when they are) and once per
+  // recheck period; other detected faces take the track's landmarks moved to the new box, which
+  // is all their quality's pose estimate needs.
+  bool needs_landmarks(const TrackIdentity& identity) {
+    if (!identity.decided || stats.frames - identity.landmarks_frame >= options.recheck_every) return true;
+    return recognition_due(identity);
+  }
+
+  // Only faces whose landmarks the network gave on this frame are embedded, never moved ones.
+  bool aligned_on_this_frame(const TrackIdentity& identity) const {
+    return !engine.detector().separate_landmarks() || identity.landmarks_frame == stats.frames;
+  }
+
+  // Quality (and, when needed, landmarks) of the face the detector found for a confirmed track.
+  void measure_detected_face(const cv::Mat& frame, int track_id, TrackIdentity& identity) {
+    TrackedFace& face = identity.face;
+    const auto measure = [&] { face.quality = face_quality(frame, face.detection, options.quality).score; };
+    const FaceDetector& detector = engine.detector();
+    if (!detector.separate_landmarks()) return measure();
+    if (has_landmarks(face.detection)) {
+      measure();  // with the moved landmarks, which say whether a recognition is due
+      if (!needs_landmarks(identity)) return;
+    }
+    detector.add_landmarks(frame, face.detection);
+    tracker.set_landmarks(track_id, face.detection.landmarks);
+    identity.landmarks_frame = stats.frames;
+    ++stats.landmark_runs;
+    measure();
   }
 
   bool scene_cut(const cv::Mat& frame) {
@@ -242,6 +342,7 @@ struct VideoIdentifier::State {
 
   std::vector<TrackedFace> process(const cv::Mat& frame, double timestamp) {
     const auto started = std::chrono::steady_clock::now();
+    collect_recognitions(timestamp, false);
     bool run_detector = stats.frames % options.detect_every == 0;
     if (scene_cut(frame)) {
       tracker.clear();
@@ -250,7 +351,7 @@ struct VideoIdentifier::State {
       run_detector = true;  // the new shot's faces, now
     }
     if (run_detector) {
-      tracker.update(engine.detect(frame));
+      tracker.update(engine.detector().detect_boxes(frame));
       ++stats.detector_runs;
     } else {
       tracker.predict();
@@ -264,7 +365,7 @@ struct VideoIdentifier::State {
       face.track_id = track.id;
       face.detection = track.detection;
       face.detected = track.detected;
-      if (track.detected) face.quality = face_quality(frame, track.detection, options.quality).score;
+      if (track.detected) measure_detected_face(frame, track.id, it->second);
       if (born) {
         face.first_seen = timestamp;
         ++stats.tracks;
@@ -302,8 +403,14 @@ std::vector<VideoEvent> VideoIdentifier::take_events() {
   return std::exchange(state_->events, {});
 }
 
+void VideoIdentifier::wait_for_recognitions(double timestamp_seconds) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  state_->collect_recognitions(timestamp_seconds, true);
+}
+
 void VideoIdentifier::finish(double timestamp_seconds) {
   std::lock_guard<std::mutex> lock(mutex_);
+  state_->collect_recognitions(timestamp_seconds, true);
   state_->tracker.clear();
   state_->end_tracks(state_->tracker.ended(), timestamp_seconds);
 }
