@@ -396,6 +396,10 @@ Table identify_group_table(const eval::IdentificationRow& r) {
     rank1.push_back(s.rank1);
     groups.rows.push_back(cells);
   }
+  for (const auto& [group, rate] : r.stranger_fpir) {
+    groups.rows.push_back({group, "0 (strangers only)", "", "", percent(rate)});
+    fpir.push_back(rate);
+  }
   groups.rows.push_back({"**max − min gap**", "", percent(eval::max_min_gap(rank1)), percent(eval::max_min_gap(fnir)),
                          percent(eval::max_min_gap(fpir))});
   return groups;
@@ -405,7 +409,7 @@ std::string identify_markdown(const eval::IdentificationReport& report) {
   std::ostringstream md;
   md << identify_table(report.rows).markdown();
   for (const auto& r : report.rows)
-    if (!r.groups.empty())
+    if (!r.groups.empty() || !r.stranger_fpir.empty())
       md << "\n" << r.setting.label() << " " << threshold_key(r.metric, r.norm) << " " << match_policy_name(r.policy)
          << ", " << gallery_size_text(r.gallery_size) << " photos/person, by group:\n\n"
          << identify_group_table(r).markdown();

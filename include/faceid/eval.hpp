@@ -138,6 +138,9 @@ struct OpenSetRates {
 };
 // FNIR and FPIR when best scores strictly beyond `threshold` are accepted.
 OpenSetRates open_set_rates(const std::vector<SearchResult>& searches, bool higher_is_better, double threshold);
+// FPIR alone at `threshold`, for a set of non-mated searches only (strangers of one group).
+// Error(kBadRequest) without a non-mated search.
+double fpir_at(const std::vector<SearchResult>& searches, bool higher_is_better, double threshold);
 
 IdentificationSummary summarize_identification(const std::vector<SearchResult>& searches,
                                                bool higher_is_better,

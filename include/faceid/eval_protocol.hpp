@@ -109,6 +109,7 @@ struct IdentificationRow {
   IdentificationSummary summary;
   std::vector<std::pair<std::string, IdentificationSummary>> groups;  // groups with known probes
   std::vector<std::pair<std::string, OpenSetRates>> group_rates;      // at the overall FPIR=1e-2 threshold
+  std::vector<std::pair<std::string, double>> stranger_fpir;          // groups of strangers only: FPIR there
 };
 
 struct IdentificationReport {

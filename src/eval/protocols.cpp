@@ -346,6 +346,7 @@ void add_groups(IdentificationRow& row, const std::vector<Probe>& probes, const 
         std::any_of(group_searches.begin(), group_searches.end(), [](const auto& s) { return !s.mated; });
     if (mated) row.groups.emplace_back(group, summarize_identification(group_searches, hib, {}));
     if (mated && non_mated) row.group_rates.emplace_back(group, open_set_rates(group_searches, hib, overall.threshold));
+    if (!mated && non_mated) row.stranger_fpir.emplace_back(group, fpir_at(group_searches, hib, overall.threshold));
   }
 }
 
@@ -534,6 +535,7 @@ nlohmann::json to_json(const IdentificationRow& r) {
   for (const auto& [group, s] : r.groups) j["groups"][group]["rank1"] = s.rank1;
   for (const auto& [group, rates] : r.group_rates)
     j["groups"][group]["at_overall_threshold"] = {{"fnir", rates.fnir}, {"fpir", rates.fpir}};
+  for (const auto& [group, fpir] : r.stranger_fpir) j["groups"][group]["at_overall_threshold"] = {{"fpir", fpir}};
   return j;
 }
 
