@@ -16,6 +16,13 @@ enum class ErrorCode {
   kBadRequest,     // invalid argument or malformed input file
   kIo,             // file-system or network failure
   kUnavailable,    // a backing service (database) cannot be reached
+  // Refusals of a request to a server (REST):
+  kUnauthorized,    // no API key, or an unknown one
+  kForbidden,       // a key without the rights for this operation
+  kTooLarge,        // a body, an image or a URI past the server's limits
+  kOverloaded,      // the server's work queue is full, or the request waited too long
+  kRequestTimeout,  // the client sent the request too slowly
+  kInternal,        // a bug: an unexpected failure inside FaceID
 };
 
 // Stable lower-case identifier, e.g. "no_face"; used by the CLI and the REST API.

@@ -26,7 +26,7 @@ namespace {
 
 // ---- errors ---------------------------------------------------------------------------
 
-constexpr ErrorCode kLastErrorCode = ErrorCode::kUnavailable;  // keep in step with error.hpp
+constexpr ErrorCode kLastErrorCode = ErrorCode::kInternal;  // keep in step with error.hpp
 
 const char* exception_name(ErrorCode code) {
   switch (code) {  // -Wswitch flags a code added to error.hpp but not here
@@ -40,6 +40,12 @@ const char* exception_name(ErrorCode code) {
     case ErrorCode::kBadRequest: return "BadRequestError";
     case ErrorCode::kIo: return "IoError";
     case ErrorCode::kUnavailable: return "UnavailableError";
+    case ErrorCode::kUnauthorized: return "UnauthorizedError";
+    case ErrorCode::kForbidden: return "ForbiddenError";
+    case ErrorCode::kTooLarge: return "TooLargeError";
+    case ErrorCode::kOverloaded: return "OverloadedError";
+    case ErrorCode::kRequestTimeout: return "RequestTimeoutError";
+    case ErrorCode::kInternal: return "InternalError";
   }
   return "Error";
 }

@@ -14,6 +14,12 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kBadRequest: return "bad_request";
     case ErrorCode::kIo: return "io_error";
     case ErrorCode::kUnavailable: return "unavailable";
+    case ErrorCode::kUnauthorized: return "unauthorized";
+    case ErrorCode::kForbidden: return "forbidden";
+    case ErrorCode::kTooLarge: return "too_large";
+    case ErrorCode::kOverloaded: return "overloaded";
+    case ErrorCode::kRequestTimeout: return "request_timeout";
+    case ErrorCode::kInternal: return "internal";
   }
   return "unknown_error";
 }

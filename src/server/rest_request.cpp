@@ -20,18 +20,24 @@ int http_status(ErrorCode code) {
     case ErrorCode::kConflict: return 409;
     case ErrorCode::kModelMismatch: return 409;
     case ErrorCode::kUnavailable: return 503;
+    case ErrorCode::kUnauthorized: return 401;
+    case ErrorCode::kForbidden: return 403;
+    case ErrorCode::kTooLarge: return 413;
+    case ErrorCode::kOverloaded: return 503;
+    case ErrorCode::kRequestTimeout: return 408;
     case ErrorCode::kCorruptStore:
     case ErrorCode::kModelInvalid:
-    case ErrorCode::kIo: return 500;
+    case ErrorCode::kIo:
+    case ErrorCode::kInternal: return 500;
   }
   return 500;
 }
 
-void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message,
-                const json& details) {
-  json error = {{"code", code}, {"message", message}};
+void send_error(httplib::Response& res, ErrorCode code, const std::string& message, const json& details,
+                int status) {
+  json error = {{"code", error_code_name(code)}, {"message", message}};
   if (!details.is_null()) error["details"] = details;
-  res.status = status;
+  res.status = status ? status : http_status(code);
   res.set_content(json{{"error", error}}.dump(), "application/json");
 }
 
@@ -40,12 +46,12 @@ namespace {
 json json_body(const httplib::Request& req) {
   if (req.get_header_value("Content-Type").find("application/json") == std::string::npos) return json::object();
   json body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) throw ApiError{400, "bad_request", "the body is not a JSON object"};
+  if (body.is_discarded() || !body.is_object()) throw ApiError{ErrorCode::kBadRequest, "the body is not a JSON object"};
   return body;
 }
 
 std::vector<std::uint8_t> decode_base64_image(const json& value, const std::string& field) {
-  if (!value.is_string()) throw ApiError{400, "bad_request", field + " must be a base64 string"};
+  if (!value.is_string()) throw ApiError{ErrorCode::kBadRequest, field + " must be a base64 string"};
   std::string text = value.get<std::string>();
   // Accept data URLs ("data:image/jpeg;base64,...") as browsers produce them.
   if (text.rfind("data:", 0) == 0) {
@@ -54,10 +60,10 @@ std::vector<std::uint8_t> decode_base64_image(const json& value, const std::stri
   }
   try {
     auto bytes = base64_decode(text);
-    if (bytes.empty()) throw ApiError{400, "bad_image", field + " is empty"};
+    if (bytes.empty()) throw ApiError{ErrorCode::kBadImage, field + " is empty"};
     return bytes;
   } catch (const Error&) {
-    throw ApiError{400, "bad_request", field + " is not valid base64"};
+    throw ApiError{ErrorCode::kBadRequest, field + " is not valid base64"};
   }
 }
 
@@ -77,7 +83,7 @@ std::optional<std::string> Call::text(Names names) const {
 
 std::string Call::required_text(Names names, const std::string& what) const {
   auto value = text(names);
-  if (!value) throw ApiError{400, "bad_request", "missing " + what + " ('" + *names.begin() + "')"};
+  if (!value) throw ApiError{ErrorCode::kBadRequest, "missing " + what + " ('" + *names.begin() + "')"};
   return *value;
 }
 
@@ -92,7 +98,7 @@ std::optional<double> Call::parsed_number(Names names, bool integral) const {
     if (integral && (value != std::floor(value) || std::fabs(value) > 1e9)) throw std::invalid_argument(name);
     return value;
   } catch (const std::exception&) {
-    throw ApiError{400, "bad_request",
+    throw ApiError{ErrorCode::kBadRequest,
                    "parameter " + name + " must be " + (integral ? "an integer" : "a number") + ", got '" +
                        *value_text + "'"};
   }
@@ -113,7 +119,7 @@ bool Call::flag(Names names) const {
   if (!value) return false;
   if (*value == "true" || *value == "1") return true;
   if (*value == "false" || *value == "0") return false;
-  throw ApiError{400, "bad_request", std::string("parameter ") + *names.begin() + " must be true or false"};
+  throw ApiError{ErrorCode::kBadRequest, std::string("parameter ") + *names.begin() + " must be true or false"};
 }
 
 std::vector<EnrollImage> Call::images(const std::string& field) const {
@@ -139,9 +145,9 @@ std::vector<EnrollImage> Call::images(const std::string& field) const {
 std::vector<std::uint8_t> Call::one_image(const std::string& field) const {
   auto images = this->images(field);
   if (images.empty())
-    throw ApiError{400, "bad_request",
+    throw ApiError{ErrorCode::kBadRequest,
                    "missing image '" + field + "' (multipart file, base64 JSON field, or an image/* body)"};
-  if (images.size() > 1) throw ApiError{400, "bad_request", "expected one image in '" + field + "'"};
+  if (images.size() > 1) throw ApiError{ErrorCode::kBadRequest, "expected one image in '" + field + "'"};
   return std::move(images.front().bytes);
 }
 
@@ -152,7 +158,7 @@ std::int64_t parse_face_id(const std::string& text) {
     if (used == text.size()) return id;
   } catch (const std::exception&) {
   }
-  throw ApiError{400, "bad_request", "face id must be an integer, got '" + text + "'"};
+  throw ApiError{ErrorCode::kBadRequest, "face id must be an integer, got '" + text + "'"};
 }
 
 bool is_loopback(const std::string& host) {

@@ -15,17 +15,20 @@
 
 namespace faceid::server_detail {
 
-// An HTTP-level refusal with the stable code of the error shape.
+// A refusal of the request that carries per-item details (a batch enrollment's outcomes, say);
+// a plain faceid::Error is the same refusal without them.
 struct ApiError {
-  int status;
-  std::string code;
+  ErrorCode code;
   std::string message;
   nlohmann::json details = nullptr;
 };
 
+// The one mapping of error codes to HTTP statuses.
 int http_status(ErrorCode code);
-void send_error(httplib::Response& res, int status, const std::string& code, const std::string& message,
-                const nlohmann::json& details = nullptr);
+// The error shape {"error": {"code", "message", "details"?}} with http_status(code), or with
+// `status` where the HTTP layer decided it (414 for a long URI, say).
+void send_error(httplib::Response& res, ErrorCode code, const std::string& message,
+                const nlohmann::json& details = nullptr, int status = 0);
 
 // A parameter's accepted names: the first is the documented one, the others aliases
 // (CompreFace's names, and the names of the previous release).

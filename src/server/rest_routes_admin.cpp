@@ -38,9 +38,9 @@ void RestServer::Impl::add_key_routes() {
   route("POST", "/v1/keys", "keys", Access::kAdmin, Work::kQueued, [this](const Call& call) {
     const auto collection = call.text({"collection"});
     if (call.flag({"admin"}) == collection.has_value())
-      throw ApiError{400, "bad_request", "send either {\"collection\": NAME} or {\"admin\": true}"};
+      throw ApiError{ErrorCode::kBadRequest, "send either {\"collection\": NAME} or {\"admin\": true}"};
     if (collection && !collections.contains(*collection))
-      throw ApiError{404, "not_found", "no collection " + *collection};
+      throw ApiError{ErrorCode::kNotFound, "no collection " + *collection};
     const auto created = keys.create(collection.value_or(""));
     return Reply{json::parse(api_key_json(created.info, created.secret)), 201};
   });

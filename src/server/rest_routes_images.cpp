@@ -36,9 +36,9 @@ std::vector<json> embeddings_param(const json& body) {
   if (body.contains("embedding")) vectors.push_back(body["embedding"]);
   if (body.contains("embeddings") && body["embeddings"].is_array())
     for (const auto& v : body["embeddings"]) vectors.push_back(v);
-  if (vectors.empty()) throw ApiError{400, "bad_request", "send {\"embedding\": [...]} or {\"embeddings\": [[...], ...]}"};
+  if (vectors.empty()) throw ApiError{ErrorCode::kBadRequest, "send {\"embedding\": [...]} or {\"embeddings\": [[...], ...]}"};
   if (vectors.size() > kMaxEmbeddingsPerRequest)
-    throw ApiError{413, "too_large", "at most " + std::to_string(kMaxEmbeddingsPerRequest) + " embeddings per request"};
+    throw ApiError{ErrorCode::kTooLarge, "at most " + std::to_string(kMaxEmbeddingsPerRequest) + " embeddings per request"};
   return vectors;
 }
 

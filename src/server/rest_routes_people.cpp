@@ -32,10 +32,10 @@ Reply enrolled_reply(const std::string& person, const std::vector<EnrollOutcome>
   if (enrolled > 0) return Reply{with_person(person, {{"added", enrolled}, {"results", results}}), 201};
   const EnrollOutcome& first = outcomes.front();
   switch (first.status) {
-    case EnrollStatus::kDuplicate: throw ApiError{409, "conflict", "nothing added: " + first.message, results};
+    case EnrollStatus::kDuplicate: throw ApiError{ErrorCode::kConflict, "nothing added: " + first.message, results};
     case EnrollStatus::kNoFace:
-      throw ApiError{422, "no_face", "nothing added: " + first.source + ": " + first.message, results};
-    default: throw ApiError{400, "bad_image", "nothing added: " + first.source + ": " + first.message, results};
+      throw ApiError{ErrorCode::kNoFace, "nothing added: " + first.source + ": " + first.message, results};
+    default: throw ApiError{ErrorCode::kBadImage, "nothing added: " + first.source + ": " + first.message, results};
   }
 }
 
@@ -48,7 +48,7 @@ std::vector<std::int64_t> face_ids(const server_detail::Call& call) {
     std::stringstream list(call.http().get_param_value("ids"));
     for (std::string item; std::getline(list, item, ',');) ids.push_back(parse_face_id(item));
   }
-  if (ids.empty()) throw ApiError{400, "bad_request", "name the faces to delete: ?ids=1,2 or {\"ids\": [1, 2]}"};
+  if (ids.empty()) throw ApiError{ErrorCode::kBadRequest, "name the faces to delete: ?ids=1,2 or {\"ids\": [1, 2]}"};
   return ids;
 }
 
@@ -64,7 +64,7 @@ void RestServer::Impl::add_person_routes() {
     const std::string name = call.required_text({"name"}, "person name");
     // The store keeps people with faces only, so a person is created with their first images.
     require_valid_name(name, "person");
-    if (collection(call)->has_subject(name)) throw ApiError{409, "conflict", "person " + name + " already exists"};
+    if (collection(call)->has_subject(name)) throw ApiError{ErrorCode::kConflict, "person " + name + " already exists"};
     return enroll(call, name);
   });
   route("GET", kPerson, "person", Access::kCollection, Work::kNone, [this](const Call& call) {
@@ -88,9 +88,9 @@ Reply RestServer::Impl::enroll(const Call& call, const std::string& person) {
   auto images = call.images("images");
   for (auto& extra : call.images("image")) images.push_back(std::move(extra));
   if (images.empty())
-    throw ApiError{400, "bad_request", "no images: send 'images' (or 'image') as multipart files or base64 JSON"};
+    throw ApiError{ErrorCode::kBadRequest, "no images: send 'images' (or 'image') as multipart files or base64 JSON"};
   if (images.size() > static_cast<std::size_t>(options.max_images_per_request))
-    throw ApiError{413, "too_large",
+    throw ApiError{ErrorCode::kTooLarge,
                    "at most " + std::to_string(options.max_images_per_request) + " images per request"};
   return enrolled_reply(person, c->add_faces(person, images, options.image_limits));
 }
@@ -114,7 +114,7 @@ void RestServer::Impl::add_face_routes() {
   route("DELETE", kFaces + R"(/(\d+))", "face", Access::kCollection, Work::kNone, [this](const Call& call) {
     const std::int64_t id = parse_face_id(call.path(3));
     if (collection(call)->remove_faces(call.path(2), {id}).empty())
-      throw ApiError{404, "not_found", "no face " + std::to_string(id) + " of person " + call.path(2)};
+      throw ApiError{ErrorCode::kNotFound, "no face " + std::to_string(id) + " of person " + call.path(2)};
     return Reply{{{"removed", {id}}}};
   });
   raw_route("GET", kFaces + R"(/(\d+)/crop)", "face_crop", Access::kCollection,

@@ -32,13 +32,13 @@ RestServer::Impl::Impl(const Engine& m, CollectionSet& c, ApiKeyStore& k, Server
 void RestServer::Impl::authorize(const httplib::Request& req, Access access) const {
   if (access == Access::kPublic || !options.require_auth) return;
   const std::string secret = server_detail::presented_key(req);
-  if (secret.empty()) throw ApiError{401, "unauthorized", "missing API key (Authorization: Bearer KEY or X-API-Key)"};
+  if (secret.empty()) throw ApiError{ErrorCode::kUnauthorized, "missing API key (Authorization: Bearer KEY or X-API-Key)"};
   const auto key = keys.authenticate(secret);
-  if (!key) throw ApiError{401, "unauthorized", "invalid API key"};
+  if (!key) throw ApiError{ErrorCode::kUnauthorized, "invalid API key"};
   if (key->admin() || access == Access::kAnyKey) return;
-  if (access == Access::kAdmin) throw ApiError{403, "forbidden", "this operation needs the admin key"};
+  if (access == Access::kAdmin) throw ApiError{ErrorCode::kForbidden, "this operation needs the admin key"};
   if (req.matches.size() < 2 || req.matches[1].str() != key->collection)
-    throw ApiError{403, "forbidden", "this key is for collection " + key->collection + " only"};
+    throw ApiError{ErrorCode::kForbidden, "this key is for collection " + key->collection + " only"};
 }
 
 // Image work waits for a worker, or is shed: when too many wait, or when it waited past the deadline.
@@ -51,9 +51,9 @@ void RestServer::Impl::admit(httplib::Response& res, std::optional<server_detail
   }
   res.set_header("Retry-After", "1");
   if (admission.refusal == Refusal::kWaitedTooLong)
-    throw ApiError{503, "overloaded", "the request waited " + std::to_string(options.max_queue_wait_ms) +
+    throw ApiError{ErrorCode::kOverloaded, "the request waited " + std::to_string(options.max_queue_wait_ms) +
                                           " ms for a worker without getting one: retry later"};
-  throw ApiError{503, "overloaded", "the server is busy (" + std::to_string(work.workers()) + " requests running, " +
+  throw ApiError{ErrorCode::kOverloaded, "the server is busy (" + std::to_string(work.workers()) + " requests running, " +
                                         std::to_string(work.max_waiting()) + " waiting): retry later"};
 }
 
@@ -67,16 +67,16 @@ void RestServer::Impl::serve(const httplib::Request& req, httplib::Response& res
     if (queued == Work::kQueued) admit(res, turn);
     handler(call, res);
   } catch (const ApiError& e) {
-    send_error(res, e.status, e.code, e.message, e.details);
+    send_error(res, e.code, e.message, e.details);
   } catch (const Error& e) {
-    send_error(res, server_detail::http_status(e.code()), error_code_name(e.code()), e.what());
+    send_error(res, e.code(), e.what());
   } catch (const json::exception& e) {
-    send_error(res, 400, "bad_request", std::string("malformed JSON field: ") + e.what());
+    send_error(res, ErrorCode::kBadRequest, std::string("malformed JSON field: ") + e.what());
   } catch (const std::bad_alloc&) {
-    send_error(res, 413, "too_large", "the request needs more memory than the server can give it");
+    send_error(res, ErrorCode::kTooLarge, "the request needs more memory than the server can give it");
   } catch (const std::exception& e) {
     spdlog::error("{} {}: {}", req.method, req.path, e.what());
-    send_error(res, 500, "internal", "internal error");
+    send_error(res, ErrorCode::kInternal, "internal error");
   }
   if (res.status == 401) res.set_header("WWW-Authenticate", "Bearer");
   // Answers hold biometric data: never kept in a browser or proxy cache, never sniffed as a page.
@@ -122,7 +122,7 @@ cv::Mat RestServer::Impl::image(const std::vector<std::uint8_t>& bytes) const {
 
 int RestServer::Impl::face_limit(const Call& call) const {
   const int limit = call.integer({"limit"}).value_or(0);
-  if (limit < 0) throw ApiError{400, "bad_request", "limit must be >= 0"};
+  if (limit < 0) throw ApiError{ErrorCode::kBadRequest, "limit must be >= 0"};
   return limit == 0 ? options.max_faces_per_image : std::min(limit, options.max_faces_per_image);
 }
 
@@ -133,7 +133,7 @@ DetectionFilter RestServer::Impl::detection_filter(const Call& call) const {
   try {
     validate(filter);
   } catch (const Error& e) {
-    throw ApiError{400, "bad_request", e.what()};
+    throw ApiError{ErrorCode::kBadRequest, e.what()};
   }
   return filter;
 }
@@ -141,7 +141,7 @@ DetectionFilter RestServer::Impl::detection_filter(const Call& call) const {
 RecognizeOptions RestServer::Impl::recognize_options(const Call& call) const {
   RecognizeOptions ro;
   ro.top_k = call.integer({"top_k", "prediction_count"}).value_or(1);
-  if (ro.top_k < 1 || ro.top_k > 100) throw ApiError{400, "bad_request", "top_k must be between 1 and 100"};
+  if (ro.top_k < 1 || ro.top_k > 100) throw ApiError{ErrorCode::kBadRequest, "top_k must be between 1 and 100"};
   ro.threshold = call.number({"threshold"});
   ro.max_faces = face_limit(call);
   ro.detection = detection_filter(call);
@@ -203,14 +203,14 @@ void answer_unrouted(const ServerOptions& options, const httplib::Request& req, 
   if (res.status == 408 || res.status == 413) res.set_header("Connection", "close");
   switch (res.status) {
     case 408:
-      return send_error(res, 408, "request_timeout",
+      return send_error(res, ErrorCode::kRequestTimeout,
                         "the request was not received within " + std::to_string(options.read_timeout_seconds) + " s");
-    case 404: return send_error(res, 404, "not_found", "no route " + req.method + " " + req.path);
+    case 404: return send_error(res, ErrorCode::kNotFound, "no route " + req.method + " " + req.path);
     case 413:
-      return send_error(res, 413, "too_large",
+      return send_error(res, ErrorCode::kTooLarge,
                         "the request body exceeds " + std::to_string(options.max_body_bytes) + " bytes");
-    case 414: return send_error(res, 414, "too_large", "the request URI is too long");
-    default: return send_error(res, res.status, "bad_request", "the HTTP request was rejected");
+    case 414: return send_error(res, ErrorCode::kTooLarge, "the request URI is too long", nullptr, 414);
+    default: return send_error(res, ErrorCode::kBadRequest, "the HTTP request was rejected", nullptr, res.status);
   }
 }
 

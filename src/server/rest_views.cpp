@@ -70,19 +70,19 @@ json with_person(const std::string& name, json fields) {
 
 Embedding embedding_from_json(const json& value) {
   if (!value.is_array() || value.empty())
-    throw ApiError{400, "bad_request", "an embedding is a non-empty array of numbers"};
+    throw ApiError{ErrorCode::kBadRequest, "an embedding is a non-empty array of numbers"};
   Embedding embedding;
   embedding.unit.reserve(value.size());
   double squared = 0.;
   for (const auto& x : value) {
     if (!x.is_number() || !std::isfinite(x.get<double>()))
-      throw ApiError{400, "bad_request", "an embedding holds finite numbers only"};
+      throw ApiError{ErrorCode::kBadRequest, "an embedding holds finite numbers only"};
     embedding.unit.push_back(x.get<float>());
     squared += x.get<double>() * x.get<double>();
   }
   embedding.norm = static_cast<float>(std::sqrt(squared));
   if (!(embedding.norm > 0.f) || !std::isfinite(embedding.norm))
-    throw ApiError{400, "bad_request", "an embedding needs a finite, non-zero length"};
+    throw ApiError{ErrorCode::kBadRequest, "an embedding needs a finite, non-zero length"};
   for (float& x : embedding.unit) x /= embedding.norm;
   return embedding;
 }
