@@ -11,6 +11,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "detection/retry_detector.hpp"
 #include "faceid/detector.hpp"
 #include "faceid/error.hpp"
 #include "faceid/models.hpp"
@@ -550,6 +551,65 @@ INSTANTIATE_TEST_SUITE_P(
         // 0.0756 measured since small photos are no longer enlarged to the 640x480 input.
         SharedDetectorCase{"retinaface", "", "retinaface_mnet025_640x480.onnx", {}, 0.08, true}),
     [](const auto& info) { return std::string(info.param.label); });
+
+
+// ---------------------------------------------------------------- retry on a padded copy
+
+std::unique_ptr<FaceDetector> retrying(std::unique_ptr<FaceDetector> primary,
+                                       std::unique_ptr<FaceDetector> fallback = nullptr, bool padded_copy = true) {
+  return detection::make_retry_detector(std::move(primary), std::move(fallback), {padded_copy, 20});
+}
+
+// Every face of the group photos cut out to its own detected box, so that it touches the frame
+// on all four sides: the tight chips a detector misses.
+std::vector<cv::Mat> tight_chips() {
+  std::vector<cv::Mat> chips;
+  const auto detector = default_detector();
+  for (const auto& path : group_photos()) {
+    const cv::Mat image = read_image(path);
+    for (const auto& face : detector->detect(image)) chips.push_back(image(cv::Rect(face.box)).clone());
+  }
+  return chips;
+}
+
+bool inside(const cv::Point2f& point, const cv::Mat& image) {
+  return point.x >= 0.f && point.y >= 0.f && point.x < image.cols && point.y < image.rows;
+}
+
+TEST(RetryDetector, FindsTightChipsThePlainDetectorMisses) {
+  FACEID_REQUIRE_MODELS();
+  const auto plain = default_detector();
+  const auto retry = retrying(default_detector());
+  int missed = 0, recovered = 0;
+  for (const cv::Mat& chip : tight_chips()) {
+    if (!plain->detect(chip).empty()) continue;
+    ++missed;
+    const auto faces = retry->detect(chip);
+    std::cout << chip.size() << " retry " << faces.size() << "\n";
+    if (faces.empty()) continue;
+    ++recovered;
+    expect_well_formed(faces, chip, {});
+    for (const auto& point : faces.front().landmarks) EXPECT_TRUE(inside(point, chip)) << point;
+    EXPECT_TRUE(upright_face_geometry(faces.front().landmarks));
+  }
+  std::cout << "missed " << missed << " recovered " << recovered << "\n";
+}
+
+TEST(RetryDetector, Explore) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(asian, "asian_faces_dev");
+  FACEID_REQUIRE_SHARED_MODEL(scrfd, "hpc_scrfd_500m_kps.onnx");
+  for (const char* name : {"casia5_003", "casia5_019"}) {
+    const cv::Mat image = read_image(asian + "/images/" + name + "/" + name + "_004.png");
+    const auto s = [&] { return create_detector(manifest().get("scrfd_500m"), scrfd, {}); };
+    std::cout << name << " ultra " << default_detector()->detect(image).size()
+              << " ultra+retry " << retrying(default_detector())->detect(image).size()
+              << " scrfd " << s()->detect(image).size()
+              << " scrfd+retry " << retrying(s())->detect(image).size()
+              << " scrfd+ultra noretry " << retrying(s(), default_detector(), false)->detect(image).size()
+              << " scrfd+ultra retry " << retrying(s(), default_detector(), true)->detect(image).size() << "\n";
+  }
+}
 
 }  // namespace
 }  // namespace faceid
