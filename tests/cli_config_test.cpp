@@ -87,12 +87,32 @@ TEST(CliConfig, BadValuesNameTheKeyAndWhatItAccepts) {
   EXPECT_NE(unknown.out.find("unknown configuration key 'min_face'"), std::string::npos) << unknown.out;
 }
 
+// A CASIA lab photo whose face is cut by the frame: found only on the retry's padded copy.
+TEST(CliConfig, DetectorRetryKeysReachTheEngine) {
+  FACEID_REQUIRE_MODELS();
+  FACEID_REQUIRE_DATASET(asian, "asian_faces_dev");
+  const std::string photo = quoted(asian + "/images/casia5_003/casia5_003_004.png");
+  EXPECT_EQ(faces_found(faceid("identify " + photo).out), 1);
+  EXPECT_EQ(faces_found(faceid("--no-detect-retry identify " + photo).out), 0);
+  const std::string file = quoted(write_file("no_retry.json", R"({"detect_retry": false})"));
+  EXPECT_EQ(faces_found(faceid("--config " + file + " identify " + photo).out), 0);
+  EXPECT_EQ(faces_found(faceid("--config " + file + " --detect-retry identify " + photo).out), 1);
+  const auto unknown = faceid("--fallback-detector no_such_detector identify " + photo);
+  EXPECT_NE(unknown.exit_code, 0) << unknown.out;
+  EXPECT_NE(unknown.out.find("no_such_detector"), std::string::npos) << unknown.out;
+}
+
 TEST(CliConfig, ServeReadsTheConfigFile) {
   // A bad key stops the server before it opens anything, naming the file and the key.
   const std::string file = write_file("serve.json", R"({"score_norm": "tnorm2"})");
   const auto r = faceid("serve --no-auth --port 0 --config " + quoted(file));
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find(file + ": score_norm: unknown name 'tnorm2'"), std::string::npos) << r.out;
+  // The engine is opened with the file's keys: a fallback detector the manifest lacks stops it.
+  const std::string fallback = write_file("serve_fallback.json", R"({"fallback_detector": "no_such_detector"})");
+  const auto f = faceid("serve --no-auth --port 0 --config " + quoted(fallback));
+  EXPECT_NE(f.exit_code, 0) << f.out;
+  EXPECT_NE(f.out.find("unknown model 'no_such_detector'"), std::string::npos) << f.out;
 }
 
 }  // namespace

@@ -34,6 +34,10 @@ struct EngineConfig {
   std::string detector_file;                     // user-supplied file instead of the manifest's
   std::string embedder_file;
   DetectorOptions detection;
+  // When the detector finds no face: retry on a padded / enlarged copy (tight crops, faces cut by
+  // the frame), then with `fallback_detector` (a manifest name; "" = none).
+  bool detect_retry = true;
+  std::string fallback_detector;
   EmbedderOptions embedding;
   MatchOptions matching;
   IndexOptions index;              // face search: exact, HNSW or IVF-SQ8 (default: by gallery size)

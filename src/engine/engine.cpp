@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 #include <spdlog/spdlog.h>
 
+#include "detection/retry_detector.hpp"
 #include "engine/embedding_codec.hpp"
 #include "faceid/alignment.hpp"
 #include "faceid/error.hpp"
@@ -56,6 +57,18 @@ std::string model_path(const ModelSpec& spec, const std::string& override_file,
   const std::string path = resolve_model_file(spec.file, spec.sha256, dirs);
   if (!spec.config.empty()) resolve_model_file(spec.config, spec.config_sha256, dirs);
   return path;
+}
+
+// The detector `name` of the manifest, from `override_file` when one is given.
+std::unique_ptr<FaceDetector> open_detector(const ModelManifest& manifest, const std::string& name,
+                                            const std::string& override_file, const DetectorOptions& options,
+                                            const std::vector<std::string>& dirs) {
+  const ModelSpec& spec = manifest.get(name);
+  if (spec.kind != ModelKind::kDetector) throw Error(ErrorCode::kBadRequest, name + " is not a detector model");
+  const std::string file = model_path(spec, override_file, dirs);
+  if (spec.landmarks.empty()) return create_detector(spec, file, options);
+  const ModelSpec& landmark_spec = manifest.get(spec.landmarks);
+  return create_detector(spec, file, options, &landmark_spec, model_path(landmark_spec, "", dirs));
 }
 
 float manifest_threshold(const ModelSpec& spec, const std::map<std::string, float>& thresholds, Metric metric) {
@@ -212,16 +225,13 @@ std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
   impl->manifest = load_manifest(config);
   const auto dirs = search_dirs(config);
 
-  const ModelSpec& detector_spec = impl->manifest.get(config.detector);
-  if (detector_spec.kind != ModelKind::kDetector)
-    throw Error(ErrorCode::kBadRequest, config.detector + " is not a detector model");
-  const std::string detector_file = model_path(detector_spec, config.detector_file, dirs);
-  if (detector_spec.landmarks.empty()) {
-    impl->detector = create_detector(detector_spec, detector_file, config.detection);
-  } else {
-    const ModelSpec& landmark_spec = impl->manifest.get(detector_spec.landmarks);
-    impl->detector = create_detector(detector_spec, detector_file, config.detection, &landmark_spec,
-                                     model_path(landmark_spec, "", dirs));
+  impl->detector = open_detector(impl->manifest, config.detector, config.detector_file, config.detection, dirs);
+  if (config.detect_retry || !config.fallback_detector.empty()) {
+    auto fallback = config.fallback_detector.empty()
+                        ? nullptr
+                        : open_detector(impl->manifest, config.fallback_detector, "", config.detection, dirs);
+    impl->detector = detection::make_retry_detector(std::move(impl->detector), std::move(fallback),
+                                                    {config.detect_retry, config.detection.min_face_size});
   }
 
   const ModelSpec& embedder_spec = impl->manifest.get(config.embedder);

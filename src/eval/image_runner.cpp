@@ -28,7 +28,8 @@ CacheKeys cache_keys(const Engine& engine, const std::string& content_sha256) {
   const DetectorOptions& d = config.detection;
   const std::string detector = (config.detector_file.empty() ? config.detector : config.detector_file) + "|" +
                                std::to_string(d.score_threshold) + "|" + std::to_string(d.nms_threshold) + "|" +
-                               std::to_string(d.min_face_size);
+                               std::to_string(d.min_face_size) + (config.detect_retry ? "|retry" : "") +
+                               (config.fallback_detector.empty() ? "" : "|fallback=" + config.fallback_detector);
   CacheKeys keys;
   keys.detection = content_sha256 + "|" + kPipelineRevision + "|" + detector;
   keys.embedding = keys.detection + "|" + engine.embedder_model_id() + (config.embedder_file.empty() ? "" : "|" + config.embedder_file) +
