@@ -307,8 +307,10 @@ TEST_F(ServerTest, AuditLogNamesTheKeyOfEveryWriteAndIsForTheAdminOnly) {
   EXPECT_EQ(read->body.find(issued_secret), std::string::npos) << "a key's secret is never logged";
   EXPECT_EQ(read->body.find(key), std::string::npos) << "a key's secret is never logged";
   std::map<std::string, json> of_audited;  // action -> the newest entry about the collection
-  for (const auto& entry : json::parse(read->body)["audit"])
-    if (entry["collection"] == "audited" && !of_audited.count(entry["action"])) of_audited[entry["action"]] = entry;
+  for (const auto& entry : json::parse(read->body)["audit"]) {
+    const std::string action = entry["action"];
+    if (entry["collection"] == "audited" && !of_audited.count(action)) of_audited[action] = entry;
+  }
   ASSERT_TRUE(of_audited.count("enroll")) << read->body;
   EXPECT_EQ(of_audited["enroll"]["actor"], "key:" + key_id);
   EXPECT_EQ(of_audited["enroll"]["person"], "ann");
