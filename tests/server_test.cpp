@@ -307,7 +307,8 @@ TEST_F(ServerTest, AuditLogNamesTheKeyOfEveryWriteAndIsForTheAdminOnly) {
   EXPECT_EQ(read->body.find(issued_secret), std::string::npos) << "a key's secret is never logged";
   EXPECT_EQ(read->body.find(key), std::string::npos) << "a key's secret is never logged";
   std::map<std::string, json> of_audited;  // action -> the newest entry about the collection
-  for (const auto& entry : json::parse(read->body)["audit"]) {
+  const json log = json::parse(read->body);
+  for (const auto& entry : log["audit"]) {
     const std::string action = entry["action"];
     if (entry["collection"] == "audited" && !of_audited.count(action)) of_audited[action] = entry;
   }
