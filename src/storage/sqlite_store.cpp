@@ -13,8 +13,8 @@
 #include "core/private_files.hpp"
 #include "faceid/error.hpp"
 #include "faceid/store_check.hpp"
-#include "storage/sqlite_audit_log.hpp"
 #include "storage/record_codec.hpp"
+#include "storage/sqlite_audit_log.hpp"
 #include "storage/sqlite_db.hpp"
 
 namespace fs = std::filesystem;
@@ -186,6 +186,7 @@ class SqliteStore final : public GalleryStore {
     });
     return removed;
   }
+
   std::vector<FaceRecord> faces(bool with_crops) override {
     std::lock_guard lock(mutex_);
     return select_faces(with_crops, "", nullptr);
