@@ -174,6 +174,16 @@ TEST(EvalIdentification, FnirAtFpirMatchesHandComputedValues) {
   ASSERT_EQ(summary.fnir_at_fpir.size(), 2u);
 }
 
+TEST(EvalIdentification, StrangerFpirCountsOnlyAcceptedUnknowns) {
+  std::vector<SearchResult> strangers;
+  for (const auto& search : searches())
+    if (!search.mated) strangers.push_back(search);
+  EXPECT_DOUBLE_EQ(fpir_at(strangers, true, 0.45), 2.0 / 5);  // 0.7 and 0.5 pass; the failed one never
+  EXPECT_DOUBLE_EQ(fpir_at(strangers, true, 0.7), 0.0);       // strictly beyond the threshold
+  EXPECT_DOUBLE_EQ(fpir_at(searches(), true, 0.45), open_set_rates(searches(), true, 0.45).fpir);
+  EXPECT_THROW(fpir_at({{true, 1, 0.9f, false}}, true, 0.5), Error);
+}
+
 TEST(EvalIdentification, GapIsLargestMinusSmallest) {
   EXPECT_DOUBLE_EQ(max_min_gap({0.97, 0.99, 0.95}), 0.99 - 0.95);
   EXPECT_DOUBLE_EQ(max_min_gap({}), 0.0);

@@ -50,32 +50,18 @@ void write_file(const fs::path& path, const std::vector<std::uint8_t>& bytes) {
   if (!file) throw Error(ErrorCode::kIo, "cannot write " + path.string());
 }
 
-void run_capture(const CaptureCommand& command, const GlobalOptions& globals, RunState& state) {
-  check_name(command.name);
-  const std::string out = command.out.empty() && !command.enroll ? "." : command.out;
-  auto engine = Engine::open(globals.engine_config());
-  engine->set_audit_actor(cli_audit_actor());
+nlohmann::json frame_counts(const CaptureSummary& summary) {
+  return {{"frames", summary.frames},
+          {"frames_with_face", summary.frames_with_face},
+          {"frames_with_several", summary.frames_with_several}};
+}
 
-  CaptureSummary summary;
-  std::vector<CapturedFace> faces;
-  try {
-    faces = capture_faces(*engine, command.video, command.capture, &summary);
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::kBadRequest && e.code() != ErrorCode::kNoFace) throw;
-    // A refusal is an answer about the video, not a crash: say why, with the figures.
-    print_json_line({{"capture",
-                      {{"video", command.video}, {"name", command.name}, {"refused", true},
-                       {"reason", e.what()}, {"frames", summary.frames},
-                       {"frames_with_face", summary.frames_with_face},
-                       {"frames_with_several", summary.frames_with_several}}}});
-    std::cerr << "faceid capture: " << e.what() << "\n";
-    state.exit_code = 1;
-    return;
-  }
-
-  std::vector<std::vector<std::string>> table;
+// Writes each kept face as FOLDER/NAME_k.jpg (when `folder` is set) and lists it; returns the
+// images to enroll.
+std::vector<EnrollImage> save_faces(const CaptureCommand& command, const fs::path& folder,
+                                    const std::vector<CapturedFace>& faces, bool json,
+                                    std::vector<std::vector<std::string>>& table) {
   std::vector<EnrollImage> images;
-  const fs::path folder = out.empty() ? fs::path() : fs::path(out) / command.name;
   int index = folder.empty() ? 1 : first_free_index(folder, command.name);
   if (!folder.empty()) fs::create_directories(folder);
   for (const auto& face : faces) {
@@ -89,29 +75,53 @@ void run_capture(const CaptureCommand& command, const GlobalOptions& globals, Ru
                            {"sharpness", json_score(face.quality.sharpness)},
                            {"pose", json_score(face.quality.pose)}};
     line.update(detection_json(face.detection));
-    if (globals.output_format() == OutputFormat::kJson) print_json_line(line);
+    if (json) print_json_line(line);
     table.push_back({file.empty() ? label : file, format_score(face.timestamp), format_score(face.quality.score)});
   }
+  return images;
+}
 
+void run_capture(const CaptureCommand& command, const GlobalOptions& globals, RunState& state) {
+  check_name(command.name);
+  const bool json = globals.output_format() == OutputFormat::kJson;
+  const std::string out = command.out.empty() && !command.enroll ? "." : command.out;
+  auto engine = Engine::open(globals.engine_config());
+  engine->set_audit_actor(cli_audit_actor());
+
+  CaptureSummary summary;
+  std::vector<CapturedFace> faces;
+  try {
+    faces = capture_faces(*engine, command.video, command.capture, &summary);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kBadRequest && e.code() != ErrorCode::kNoFace) throw;
+    // A refusal is an answer about the video, not a crash: say why, with the figures.
+    nlohmann::json refusal = {{"video", command.video}, {"name", command.name}, {"refused", true}, {"reason", e.what()}};
+    refusal.update(frame_counts(summary));
+    print_json_line({{"capture", refusal}});
+    std::cerr << "faceid capture: " << e.what() << "\n";
+    state.exit_code = 1;
+    return;
+  }
+
+  std::vector<std::vector<std::string>> table;
+  const fs::path folder = out.empty() ? fs::path() : fs::path(out) / command.name;
+  const auto images = save_faces(command, folder, faces, json, table);
   int enrolled = 0;
   if (command.enroll) {
     for (const auto& outcome : engine->enroll(command.name, images)) {
       enrolled += outcome.status == EnrollStatus::kEnrolled ? 1 : 0;
-      if (globals.output_format() == OutputFormat::kJson) print_json_line({{"enroll", enroll_outcome_json(outcome)}});
+      if (json) print_json_line({{"enroll", enroll_outcome_json(outcome)}});
     }
   }
-  const nlohmann::json result = {{"capture",
-                                  {{"video", command.video},
-                                   {"name", command.name},
-                                   {"saved", folder.empty() ? 0 : int(faces.size())},
-                                   {"folder", folder.empty() ? nlohmann::json(nullptr) : nlohmann::json(folder.string())},
-                                   {"enrolled", enrolled},
-                                   {"frames", summary.frames},
-                                   {"frames_with_face", summary.frames_with_face},
-                                   {"frames_with_several", summary.frames_with_several},
-                                   {"candidates", summary.candidates}}}};
-  if (globals.output_format() == OutputFormat::kJson) {
-    print_json_line(result);
+  nlohmann::json result = {{"video", command.video},
+                           {"name", command.name},
+                           {"saved", folder.empty() ? 0 : int(faces.size())},
+                           {"folder", folder.empty() ? nlohmann::json(nullptr) : nlohmann::json(folder.string())},
+                           {"enrolled", enrolled},
+                           {"candidates", summary.candidates}};
+  result.update(frame_counts(summary));
+  if (json) {
+    print_json_line({{"capture", result}});
   } else {
     print_table({"CROP", "TIME", "QUALITY"}, table);
     std::cout << faces.size() << " faces kept" << (command.enroll ? ", " + std::to_string(enrolled) + " enrolled" : "")

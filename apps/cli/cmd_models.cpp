@@ -17,6 +17,58 @@ std::string format_megabytes(std::int64_t bytes) {
   return buffer;
 }
 
+void install_models_named(const GlobalOptions& globals, const std::vector<std::string>& names, const std::string& from) {
+  const auto log = [](const std::string& line) { std::cerr << line << "\n"; };
+  const EngineConfig& config = globals.config;
+  if (names.empty() && from.empty()) {
+    const auto manifest = config.manifest_path.empty() ? ModelManifest::builtin() : ModelManifest::load(config.manifest_path);
+    install_models(manifest, config.model_dir, log);
+  } else {
+    if (names.empty()) throw Error(ErrorCode::kBadRequest, "--from needs the names of the models to install");
+    const auto catalogue = model_catalogue(config.manifest_path, config.model_dir, {config.model_dir});
+    for (const auto& name : names) install_model(catalogue, name, config.model_dir, from, log);
+  }
+  std::cerr << "models ready in " << config.model_dir << "\n";
+}
+
+nlohmann::json catalogue_entry_json(const CatalogueEntry& entry) {
+  const ModelSpec& spec = entry.spec;
+  return {{"name", spec.name},
+          {"kind", model_kind_name(spec.kind)},
+          {"format", spec.format},
+          {"status", entry.status},
+          {"installed", entry.status == "ok"},
+          {"path", entry.path},
+          {"size_bytes", entry.size_bytes > 0 ? nlohmann::json(entry.size_bytes) : nlohmann::json(nullptr)},
+          {"accuracy", entry.accuracy},
+          {"url", entry.url},
+          {"package", spec.package},
+          {"install", entry.install_ways()},
+          {"thresholds", spec.thresholds},
+          {"source", spec.source},
+          {"license", spec.license}};
+}
+
+void list_models(const GlobalOptions& globals) {
+  std::vector<std::string> dirs{globals.config.model_dir};
+  dirs.insert(dirs.end(), globals.config.extra_model_dirs.begin(), globals.config.extra_model_dirs.end());
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& entry : model_catalogue(globals.config.manifest_path, globals.config.model_dir, dirs)) {
+    if (globals.output_format() == OutputFormat::kJson) {
+      print_json_line(catalogue_entry_json(entry));
+      continue;
+    }
+    std::string ways;
+    for (const auto& way : entry.install_ways()) ways += (ways.empty() ? "" : ",") + way;
+    const ModelSpec& spec = entry.spec;
+    rows.push_back({spec.name, model_kind_name(spec.kind), entry.status == "ok" ? "yes" : entry.status,
+                    entry.size_bytes > 0 ? format_megabytes(entry.size_bytes) : "-",
+                    entry.accuracy.empty() ? "-" : entry.accuracy, ways, spec.license});
+  }
+  if (globals.output_format() == OutputFormat::kTable)
+    print_table({"NAME", "KIND", "INSTALLED", "SIZE", "ACCURACY", "INSTALL", "LICENCE"}, rows);
+}
+
 }  // namespace
 
 void add_models_commands(CLI::App& app, GlobalOptions& globals, RunState& state) {
@@ -29,18 +81,7 @@ void add_models_commands(CLI::App& app, GlobalOptions& globals, RunState& state)
       "install", "Install models by name (default: the npm-installable defaults), SHA-256 checked");
   install->add_option("names", *names, "Model names from `faceid models list`");
   install->add_option("--from", *from, "Offline: a model file, or a folder holding it (e.g. ../shared/models)");
-  install->callback([&globals, names, from] {
-    const auto log = [](const std::string& line) { std::cerr << line << "\n"; };
-    if (names->empty() && from->empty()) {
-      const auto manifest = globals.config.manifest_path.empty() ? ModelManifest::builtin() : ModelManifest::load(globals.config.manifest_path);
-      install_models(manifest, globals.config.model_dir, log);
-    } else {
-      if (names->empty()) throw Error(ErrorCode::kBadRequest, "--from needs the names of the models to install");
-      const auto catalogue = model_catalogue(globals.config.manifest_path, globals.config.model_dir, {globals.config.model_dir});
-      for (const auto& name : *names) install_model(catalogue, name, globals.config.model_dir, *from, log);
-    }
-    std::cerr << "models ready in " << globals.config.model_dir << "\n";
-  });
+  install->callback([&globals, names, from] { install_models_named(globals, *names, *from); });
 
   models->add_subcommand("dir", "Print the model folder in use")->callback([&globals] {
     std::cout << globals.config.model_dir << "\n";
@@ -48,36 +89,7 @@ void add_models_commands(CLI::App& app, GlobalOptions& globals, RunState& state)
 
   auto* list = models->add_subcommand("list", "List every model of the manifest: kind, licence, size, accuracy, installed");
   list->callback([&globals, &state] {
-    std::vector<std::string> dirs{globals.config.model_dir};
-    dirs.insert(dirs.end(), globals.config.extra_model_dirs.begin(), globals.config.extra_model_dirs.end());
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& entry : model_catalogue(globals.config.manifest_path, globals.config.model_dir, dirs)) {
-      const ModelSpec& spec = entry.spec;
-      std::string ways;
-      for (const auto& way : entry.install_ways()) ways += (ways.empty() ? "" : ",") + way;
-      if (globals.output_format() == OutputFormat::kJson) {
-        print_json_line({{"name", spec.name},
-                         {"kind", model_kind_name(spec.kind)},
-                         {"format", spec.format},
-                         {"status", entry.status},
-                         {"installed", entry.status == "ok"},
-                         {"path", entry.path},
-                         {"size_bytes", entry.size_bytes > 0 ? nlohmann::json(entry.size_bytes) : nlohmann::json(nullptr)},
-                         {"accuracy", entry.accuracy},
-                         {"url", entry.url},
-                         {"package", spec.package},
-                         {"install", entry.install_ways()},
-                         {"thresholds", spec.thresholds},
-                         {"source", spec.source},
-                         {"license", spec.license}});
-      } else {
-        rows.push_back({spec.name, model_kind_name(spec.kind), entry.status == "ok" ? "yes" : entry.status,
-                        entry.size_bytes > 0 ? format_megabytes(entry.size_bytes) : "-",
-                        entry.accuracy.empty() ? "-" : entry.accuracy, ways, spec.license});
-      }
-    }
-    if (globals.output_format() == OutputFormat::kTable)
-      print_table({"NAME", "KIND", "INSTALLED", "SIZE", "ACCURACY", "INSTALL", "LICENCE"}, rows);
+    list_models(globals);
     state.exit_code = 0;
   });
 }

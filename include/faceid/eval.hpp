@@ -86,8 +86,15 @@ struct KFoldAccuracy {
 // is applied to it. Needs at least two folds (Error kBadRequest otherwise).
 KFoldAccuracy kfold_accuracy(const std::vector<ScoredPair>& pairs, bool higher_is_better);
 
-// Assigns folds 0..k-1 in contiguous blocks of pair order (LFW's own layout).
-void assign_block_folds(std::vector<ScoredPair>& pairs, int folds);
+// Assigns folds 0..k-1 in contiguous blocks of pair order (LFW's own layout) to anything with a
+// `fold` member (scored pairs, pair file entries). Error(kBadRequest) for fewer than one fold.
+void check_fold_count(int folds);
+template <typename Pair>
+void assign_block_folds(std::vector<Pair>& pairs, int folds) {
+  check_fold_count(folds);
+  const std::size_t n = pairs.size();
+  for (std::size_t i = 0; i < n; ++i) pairs[i].fold = static_cast<int>(i * std::size_t(folds) / n);
+}
 
 struct VerificationSummary {
   int pairs = 0, genuine = 0, impostor = 0;
@@ -131,6 +138,9 @@ struct OpenSetRates {
 };
 // FNIR and FPIR when best scores strictly beyond `threshold` are accepted.
 OpenSetRates open_set_rates(const std::vector<SearchResult>& searches, bool higher_is_better, double threshold);
+// FPIR alone at `threshold`, for a set of non-mated searches only (strangers of one group).
+// Error(kBadRequest) without a non-mated search.
+double fpir_at(const std::vector<SearchResult>& searches, bool higher_is_better, double threshold);
 
 IdentificationSummary summarize_identification(const std::vector<SearchResult>& searches,
                                                bool higher_is_better,

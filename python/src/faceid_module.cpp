@@ -14,6 +14,7 @@
 #include <pybind11/stl.h>
 
 #include "faceid/config.hpp"
+#include "faceid/eval_protocol.hpp"
 #include "faceid/faceid.hpp"
 #include "faceid/video.hpp"
 
@@ -408,6 +409,95 @@ std::vector<EnrollOutcome> enroll_images(Engine& e, const std::string& person, c
   return e.enroll(person, batch, strict);
 }
 
+// ---------------------------------------------------------------- evaluation protocols
+
+py::object json_to_python(const nlohmann::json& value) {
+  return py::module_::import("json").attr("loads")(value.dump());
+}
+
+// The options every protocol shares; every keyword that is not one of them is an Engine()
+// configuration key (the models and embedding settings evaluated), checked by the same parser.
+void fill_protocol(eval::ProtocolOptions& request, const py::object& root, int limit, int threads,
+                   const py::object& cache, const py::object& by_group, const std::string& norm,
+                   const py::object& cohort, int cohort_top_k, const py::object& model_dir, const py::kwargs& config) {
+  const auto text = [](const py::object& value) {
+    return value.is_none() ? std::string() : py::str(py::module_::import("os").attr("fspath")(value)).cast<std::string>();
+  };
+  request.base = config_from_kwargs(py::none(), model_dir, config);
+  request.root = text(root);
+  request.limit = limit;
+  request.threads = threads;
+  if (py::isinstance<py::bool_>(cache)) {  // False: no cache; True: the default one
+    if (!cache.cast<bool>()) request.cache_path = "";
+  } else if (!cache.is_none()) {
+    request.cache_path = text(cache);
+  }
+  request.progress = false;
+  request.group_manifest = text(by_group);
+  request.norm.norm = score_norm_from_name(norm, "norm");
+  request.norm.top_k = cohort_top_k;
+  request.cohort_dir = text(cohort);
+}
+
+// One path (str or os.PathLike) or an iterable of them.
+std::vector<std::string> path_list(const py::object& paths) {
+  std::vector<std::string> out;
+  const bool one = py::isinstance<py::str>(paths) || py::hasattr(paths, "__fspath__");
+  for (const auto& path : one ? py::tuple(py::make_tuple(paths)) : py::tuple(paths)) out.push_back(py::str(py::module_::import("os").attr("fspath")(path)).cast<std::string>());
+  return out;
+}
+
+template <typename Report>
+py::dict report_dict(const Report& report) {
+  py::list rows, failures;
+  for (const auto& row : report.rows) rows.append(json_to_python(eval::to_json(row)));
+  for (const auto& failure : report.failures) failures.append(json_to_python(eval::to_json(failure)));
+  return py::dict("results"_a = rows, "failures"_a = failures, "notes"_a = report.notes);
+}
+
+void bind_eval(py::module_& m) {
+  auto ev = m.def_submodule("_eval", "Evaluation protocols; use the faceid.eval module.");
+  ev.def(
+      "verify",
+      [](const py::object& pairs, int folds, const py::object& root, int limit, int threads, const py::object& cache,
+         const py::object& by_group, const std::string& norm, const py::object& cohort, int cohort_top_k,
+         const py::object& model_dir, const py::kwargs& config) {
+        eval::VerificationRequest request;
+        fill_protocol(request, root, limit, threads, cache, by_group, norm, cohort, cohort_top_k, model_dir, config);
+        request.pair_files = path_list(pairs);
+        request.folds = folds;
+        const auto report = [&] {
+          py::gil_scoped_release nogil;
+          return eval::run_verification(request);
+        }();
+        return report_dict(report);
+      },
+      "pairs"_a, "folds"_a = 10, "root"_a = py::none(), "limit"_a = 0, "threads"_a = 0, "cache"_a = py::none(),
+      "by_group"_a = py::none(), "norm"_a = "none", "cohort"_a = py::none(), "cohort_top_k"_a = NormOptions{}.top_k,
+      "model_dir"_a = py::none());
+  ev.def(
+      "identify",
+      [](const py::object& protocol, const py::object& unknown_dir, const std::vector<int>& gallery_sizes,
+         const py::object& root, int limit, int threads, const py::object& cache, const py::object& by_group,
+         const std::string& norm, const py::object& cohort, int cohort_top_k, const py::object& model_dir,
+         const py::kwargs& config) {
+        eval::IdentificationRequest request;
+        fill_protocol(request, root, limit, threads, cache, by_group, norm, cohort, cohort_top_k, model_dir, config);
+        request.protocol_file = path_list(protocol).front();
+        if (!unknown_dir.is_none()) request.unknown_dir = path_list(unknown_dir).front();
+        request.gallery_sizes = gallery_sizes;
+        const auto report = [&] {
+          py::gil_scoped_release nogil;
+          return eval::run_identification(request);
+        }();
+        return report_dict(report);
+      },
+      "protocol"_a, "unknown_dir"_a = py::none(), "gallery_sizes"_a = std::vector<int>{1, 5, 20, 0},
+      "root"_a = py::none(), "limit"_a = 0, "threads"_a = 0, "cache"_a = py::none(), "by_group"_a = py::none(),
+      "norm"_a = "none", "cohort"_a = py::none(), "cohort_top_k"_a = NormOptions{}.top_k,
+      "model_dir"_a = py::none());
+}
+
 void bind_engine(py::module_& m) {
   const EngineConfig defaults;
   static const std::string doc = engine_doc();  // pybind11 keeps the pointer
@@ -597,6 +687,7 @@ PYBIND11_MODULE(_faceid, m) {
   bind_values(m);
   bind_engine(m);
   bind_video(m);
+  bind_eval(m);
   m.def(
       "load_image",
       [](const std::string& path) {

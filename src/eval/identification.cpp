@@ -51,6 +51,16 @@ OpenSetRates open_set_rates(const std::vector<SearchResult>& searches, bool high
   return {1.0 - share(hits, mated), share(false_alarms, non_mated)};
 }
 
+double fpir_at(const std::vector<SearchResult>& searches, bool higher_is_better, double threshold) {
+  const long long non_mated = count_mated(searches, false);
+  if (non_mated == 0) throw Error(ErrorCode::kBadRequest, "FPIR needs at least one non-mated search");
+  const double cut = higher_is_better ? threshold : -threshold;
+  long long false_alarms = 0;
+  for (const auto& search : searches)
+    if (!search.mated && to_similarity(search.top_score, higher_is_better, search.failed) > cut) ++false_alarms;
+  return share(false_alarms, non_mated);
+}
+
 OperatingPoint fnir_at_fpir(const std::vector<SearchResult>& searches, bool higher_is_better, double fpir) {
   const long long non_mated = count_mated(searches, false);
   require_both_kinds(count_mated(searches, true), non_mated);

@@ -182,10 +182,8 @@ KFoldAccuracy kfold_accuracy(const std::vector<ScoredPair>& pairs, bool higher_i
   return result;
 }
 
-void assign_block_folds(std::vector<ScoredPair>& pairs, int folds) {
+void check_fold_count(int folds) {
   if (folds < 1) throw Error(ErrorCode::kBadRequest, "the number of folds must be at least 1");
-  const std::size_t n = pairs.size();
-  for (std::size_t i = 0; i < n; ++i) pairs[i].fold = static_cast<int>(i * std::size_t(folds) / n);
 }
 
 VerificationSummary summarize_verification(const std::vector<ScoredPair>& pairs, bool higher_is_better,
