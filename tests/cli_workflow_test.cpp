@@ -1,6 +1,9 @@
 // The `faceid` workflows without a test before: eval (verify, identify, --by-group, --grid),
 // calibrate (writes the manifest, verify then uses it), export / import / reindex, --format
 // table, models list | dir. All on the installed sample photos (who is who: sample_people.hpp).
+#include <pwd.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -225,6 +228,46 @@ TEST(CliGallery, ExportImportAndReindexKeepWhoIsFound) {
   ASSERT_EQ(report.size(), 1u);
   EXPECT_EQ(report[0]["faces_reindexed"], 2);
   EXPECT_EQ(subject_person(gallery), "alice") << "recomputed from the stored crops, alice is still found";
+}
+
+TEST(CliAudit, ListsEveryWriteWithTheCliUserNewestFirst) {
+  FACEID_REQUIRE_MODELS();
+  const std::string gallery = test::temp_dir("cli-audit") + "/g.db";
+  enroll_alice_and_bea(gallery);
+  ASSERT_EQ(run_cli(gallery, "rename bea bee").exit_code, 0);
+  ASSERT_EQ(run_cli(gallery, "remove alice").exit_code, 0);
+  ASSERT_NE(run_cli(gallery, "remove nobody").exit_code, 0);  // a failed write is not logged
+
+  const passwd* user = getpwuid(geteuid());
+  ASSERT_NE(user, nullptr);
+  const std::string actor = std::string("cli:") + user->pw_name;
+  const auto run = run_cli(gallery, "audit");
+  ASSERT_EQ(run.exit_code, 0);
+  const auto entries = json_lines(run.out);
+  ASSERT_EQ(entries.size(), 4u) << run.out;
+  const std::vector<std::string> actions = {"remove_person", "rename", "enroll", "enroll"};
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    EXPECT_EQ(entries[i]["action"], actions[i]) << entries[i];
+    EXPECT_EQ(entries[i]["actor"], actor) << entries[i];
+    EXPECT_TRUE(entries[i]["collection"].is_null()) << entries[i];
+  }
+  EXPECT_EQ(entries[3]["person"], "alice");
+  EXPECT_EQ(entries[3]["face_count"], 1);
+  EXPECT_EQ(entries[3]["face_ids"].size(), 1u);
+  EXPECT_EQ(entries[1]["person"], "bea");
+  EXPECT_EQ(entries[1]["new_name"], "bee");
+  EXPECT_EQ(entries[0]["face_ids"], entries[3]["face_ids"]) << "alice's removal names her face";
+
+  EXPECT_EQ(json_lines(run_cli(gallery, "audit --limit 1").out).size(), 1u);
+  const std::string at = entries[3]["at"];
+  EXPECT_EQ(json_lines(run_cli(gallery, "audit --since " + at).out).size(), 4u);
+  EXPECT_TRUE(json_lines(run_cli(gallery, "audit --since 2999-01-01").out).empty());
+  EXPECT_EQ(run_cli(gallery, "audit --since yesterday").exit_code, 2);
+  EXPECT_EQ(run_cli(gallery, "audit --limit 100000").exit_code, 2);
+  const auto table = run_cli(gallery, "--format table audit");
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("ACTOR"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("bea -> bee"), std::string::npos) << table.out;
 }
 
 TEST(CliOutput, TableFormatHasAHeaderAndOneRowPerFace) {

@@ -384,6 +384,35 @@ std::vector<FaceRecord> gallery_faces(std::mt19937& rng, int dim) {
   return faces;
 }
 
+TEST(PersonIndex, HnswSnapshotHoldsNoVectorOfARemovedFace) {
+  std::mt19937 rng(12);
+  const int dim = 32;
+  const auto faces = gallery_faces(rng, dim);
+  IndexOptions options = options_for(IndexKind::kHnsw);
+  options.snapshot_file = (std::filesystem::temp_directory_path() / "faceid_removed_snapshot.hnsw").string();
+  std::filesystem::remove(options.snapshot_file);
+  PersonIndex index(dim, options);
+  index.load(faces);
+  ASSERT_EQ(faces[0].person, "person0");
+  index.remove_person("person0");
+  index.remove_face(faces[100].id);
+  ASSERT_GT(index.tombstones(), 0u) << "removed faces must stay as tombstones for this test";
+  index.save_snapshot();
+  EXPECT_EQ(std::filesystem::status(options.snapshot_file).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::ifstream in(options.snapshot_file, std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto holds = [&](const FaceRecord& face) {
+    const auto& unit = face.embedding.unit;
+    return file.find(std::string(reinterpret_cast<const char*>(unit.data()), unit.size() * sizeof(float))) !=
+           std::string::npos;
+  };
+  EXPECT_TRUE(holds(faces[50])) << "a kept face's vector is in the snapshot as raw floats";
+  for (const auto& face : faces)
+    if (face.person == "person0" || face.id == faces[100].id) EXPECT_FALSE(holds(face)) << "face " << face.id;
+  std::filesystem::remove(options.snapshot_file);
+}
+
 TEST(PersonIndex, HnswSnapshotIsReusedAndReconciledWithTheGallery) {
   std::mt19937 rng(11);
   const int dim = 32;

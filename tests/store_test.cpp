@@ -522,8 +522,8 @@ TEST(StoreOpen, MigratesANewFileToTheCurrentSchema) {
 TEST(StoreOpen, UpgradesASchema1GalleryKeepingItsFaces) {
   const std::string path = gallery_path("upgrade");
   open_sqlite_store(path)->add_faces("alice", make_batch("a", 2));
-  // What FaceID's first release wrote: no change log.
-  RawDb(path).exec("DROP TABLE face_changes; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
+  // What FaceID's first release wrote: no change log, no audit log.
+  RawDb(path).exec("DROP TABLE face_changes; DROP TABLE audit_log; UPDATE meta SET value = 1 WHERE key = 'schema_version'");
   auto store = open_sqlite_store(path);
   EXPECT_EQ(RawDb(path).scalar("SELECT value FROM meta WHERE key = 'schema_version'"),
             std::to_string(kSqliteSchemaVersion));
@@ -851,6 +851,147 @@ TEST_P(StoreTest, TwoConnectionsNeverStoreOneImageTwice) {
   EXPECT_EQ(hashes.size(), static_cast<std::size_t>(kImages));
 }
 
+// "1,2,3" for an SQL IN list.
+std::string id_list(const std::vector<std::int64_t>& ids) {
+  std::string list;
+  for (const auto id : ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+  return list;
+}
+
+TEST_P(StoreTest, RemovingAPersonOrAFaceLeavesNoEmbeddingsOrCrops) {
+  const std::string uri = new_gallery("orphans");
+  auto store = open_store(uri);
+  const auto alice = store->add_faces("alice", make_batch("a", 3));
+  const auto bob = store->add_faces("bob", make_batch("b", 2, 10));
+  // Rows of these faces under the store: embeddings (faces) and crops (face_crops).
+  const auto rows_of = [&](const char* table, const char* id_column, const std::vector<std::int64_t>& ids) {
+    const std::string where = std::string(" WHERE ") + id_column + " IN (" + id_list(ids) + ")";
+    return raw_scalar(uri, std::string("SELECT COUNT(*) FROM faceid.") + table + where,
+                      std::string("SELECT COUNT(*) FROM ") + table + where);
+  };
+  ASSERT_EQ(rows_of("faces", "id", alice), "3");
+  ASSERT_EQ(rows_of("face_crops", "face_id", alice), "3");
+
+  ASSERT_TRUE(store->remove_face(alice[0]));
+  EXPECT_EQ(rows_of("faces", "id", {alice[0]}), "0");
+  EXPECT_EQ(rows_of("face_crops", "face_id", {alice[0]}), "0");
+  EXPECT_EQ(rows_of("faces", "id", alice), "2");
+
+  store->remove_person("alice");
+  EXPECT_EQ(rows_of("faces", "id", alice), "0");
+  EXPECT_EQ(rows_of("face_crops", "face_id", alice), "0");
+  EXPECT_EQ(raw_scalar(uri, "SELECT COUNT(*) FROM faceid.people p JOIN faceid.galleries g ON g.id = p.gallery_id "
+                            "WHERE p.name = 'alice' AND g.name = '" + uri.substr(uri.rfind('=') + 1) + "'",
+                       "SELECT COUNT(*) FROM people WHERE name = 'alice'"),
+            "0");
+  // The other person keeps everything.
+  EXPECT_EQ(rows_of("faces", "id", bob), "2");
+  EXPECT_EQ(rows_of("face_crops", "face_id", bob), "2");
+  if (GetParam() == Backend::kSqlite) {
+    RawDb raw(uri);
+    EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM face_crops WHERE face_id NOT IN (SELECT id FROM faces)"), "0");
+    EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM pragma_foreign_key_check"), "0");
+  }
+}
+
+TEST_P(StoreTest, EveryWriteAppendsOneAuditRow) {
+  const std::string uri = new_gallery("audit");
+  auto store = open_store(uri);
+  EXPECT_TRUE(store->audit({}).empty());
+  store->set_audit_actor("key:abc123");
+  const auto alice = store->add_faces("alice", make_batch("a", 2));
+  const auto bob = store->import_faces("bob", make_batch("b", 1, 5));
+  store->rename_person("alice", "ann");
+  ASSERT_TRUE(store->remove_face(alice[0]));
+  std::vector<std::pair<std::int64_t, Embedding>> embeddings;
+  for (const auto& face : store->faces(false)) embeddings.emplace_back(face.id, face.embedding);
+  store->replace_embeddings("model-b", embeddings);
+  store->set_audit_actor("cli:someone");
+  store->remove_person("bob");
+
+  const auto entries = store->audit({});
+  ASSERT_EQ(entries.size(), 6u);
+  std::vector<std::string> actions;
+  for (const auto& entry : entries) actions.push_back(entry.action);
+  EXPECT_EQ(actions, (std::vector<std::string>{"remove_person", "reindex", "remove_face", "rename", "import", "enroll"}))
+      << "newest first";
+  const AuditEntry& enroll = entries[5];
+  EXPECT_EQ(enroll.actor, "key:abc123");
+  EXPECT_EQ(enroll.person, "alice");
+  EXPECT_EQ(enroll.face_ids, alice);
+  EXPECT_EQ(enroll.face_count, 2);
+  EXPECT_EQ(enroll.at.size(), 20u) << enroll.at;
+  EXPECT_EQ(enroll.at.back(), 'Z');
+  EXPECT_EQ(entries[4].face_ids, bob);
+  EXPECT_EQ(entries[3].person, "alice");
+  EXPECT_EQ(entries[3].new_name, "ann");
+  EXPECT_EQ(entries[2].person, "ann");
+  EXPECT_EQ(entries[2].face_ids, std::vector<std::int64_t>{alice[0]});
+  EXPECT_EQ(entries[1].face_count, 2);
+  EXPECT_EQ(entries[0].actor, "cli:someone");
+  EXPECT_EQ(entries[0].face_ids, bob);
+  for (std::size_t i = 1; i < entries.size(); ++i) EXPECT_GT(entries[i - 1].id, entries[i].id);
+
+  // The log is durable (another connection reads it) and its queries are bounded.
+  auto reader = open_store(uri);
+  EXPECT_EQ(reader->audit({}).size(), 6u);
+  EXPECT_EQ(reader->audit({"", 2}).size(), 2u);
+  EXPECT_EQ(reader->audit({enroll.at, 100}).size(), 6u);
+  EXPECT_EQ(reader->audit({enroll.at.substr(0, 10), 100}).size(), 6u);
+  EXPECT_TRUE(reader->audit({"2999-01-01", 100}).empty());
+  for (const AuditQuery bad : {AuditQuery{"", 0}, AuditQuery{"", AuditQuery::kMaxLimit + 1},
+                               AuditQuery{"yesterday", 10}, AuditQuery{"2026-01-01' OR 1=1", 10}})
+    EXPECT_EQ(expect_error([&] { reader->audit(bad); }).code(), ErrorCode::kBadRequest) << bad.since;
+}
+
+TEST_P(StoreTest, AWriteThatRollsBackLeavesNoAuditRow) {
+  const std::string uri = new_gallery("audit-rollback");
+  auto store = open_store(uri);
+  store->add_faces("alice", make_batch("a", 2));
+  store->add_faces("bob", make_batch("b", 1, 5));
+  ASSERT_EQ(store->audit({}).size(), 2u);
+  // Each of these fails inside its transaction, after some of its checks passed.
+  auto batch = make_batch("c", 2, 20);
+  batch.push_back(make_face("a-0", 1));  // already enrolled: the whole batch is refused
+  EXPECT_EQ(expect_error([&] { store->add_faces("carol", batch); }).code(), ErrorCode::kConflict);
+  EXPECT_EQ(expect_error([&] { store->rename_person("alice", "bob"); }).code(), ErrorCode::kConflict);
+  EXPECT_EQ(expect_error([&] { store->remove_person("nobody"); }).code(), ErrorCode::kNotFound);
+  auto other_model = make_batch("d", 1, 30);
+  other_model[0].model_id = "model-z";
+  EXPECT_EQ(expect_error([&] { store->add_faces("dave", other_model); }).code(), ErrorCode::kModelMismatch);
+  EXPECT_FALSE(store->remove_face(999999));
+  store->rename_person("alice", "alice");  // no change, no row
+  EXPECT_FALSE(store->has_person("carol"));
+  EXPECT_EQ(open_store(uri)->audit({}).size(), 2u);
+}
+
+TEST_P(StoreTest, AuditLogRefusesUpdateAndDelete) {
+  const std::string uri = new_gallery("audit-append-only");
+  auto store = open_store(uri);
+  store->add_faces("alice", make_batch("a", 1));
+  const std::string table = GetParam() == Backend::kSqlite ? "audit_log" : "faceid.audit_log";
+  for (const std::string sql : {"UPDATE " + table + " SET actor = 'someone else'", "DELETE FROM " + table}) {
+    std::string refusal;
+    if (GetParam() == Backend::kSqlite) {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(uri.c_str(), &db), SQLITE_OK);
+      EXPECT_NE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sql;
+      refusal = sqlite3_errmsg(db);
+      sqlite3_close(db);
+    } else {
+      refusal = expect_error([&] { PgConnection(postgres_url(), 0ms).exec(sql); }).what();
+    }
+    EXPECT_NE(refusal.find("append-only"), std::string::npos) << sql << ": " << refusal;
+  }
+  if (GetParam() == Backend::kPostgres)
+    EXPECT_NE(std::string(expect_error([&] { PgConnection(postgres_url(), 0ms).exec("TRUNCATE " + table); }).what())
+                  .find("append-only"),
+              std::string::npos);
+  const auto entries = store->audit({});
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].actor, local_audit_actor());
+}
+
 PostgresStoreOptions short_retry() {
   PostgresStoreOptions options;
   options.connect_retry = 600ms;
@@ -883,8 +1024,11 @@ TEST(StorePostgres, MigratesOnceAndRefusesANewerSchema) {
     open_store(base + "?gallery=one")->add_faces("alice", make_batch("a", 1));
     open_store(base + "?gallery=two");
     PgConnection db(base, 0ms);
-    EXPECT_EQ(db.exec("SELECT string_agg(version::text, ',') FROM faceid.schema_migrations").text(0, 0),
-              std::to_string(kPostgresSchemaVersion));
+    std::string every_version;  // each migration applied once, in order
+    for (int version = 1; version <= kPostgresSchemaVersion; ++version)
+      every_version += (version > 1 ? "," : "") + std::to_string(version);
+    EXPECT_EQ(db.exec("SELECT string_agg(version::text, ',' ORDER BY version) FROM faceid.schema_migrations").text(0, 0),
+              every_version);
     EXPECT_EQ(db.exec("SELECT COUNT(*) FROM faceid.galleries").text(0, 0), "2");
     db.exec("INSERT INTO faceid.schema_migrations(version) VALUES (99)");
     const Error error = expect_error([&] { open_store(base + "?gallery=one"); });

@@ -4,6 +4,7 @@
 
 #include "faceid/config.hpp"
 #include "faceid/error.hpp"
+#include "faceid/store.hpp"
 
 namespace faceid::cli {
 
@@ -32,6 +33,8 @@ std::string help_of(const ConfigKey& key) {
 }
 
 }  // namespace
+
+std::string cli_audit_actor() { return local_audit_actor("cli"); }
 
 OutputFormat GlobalOptions::output_format() const {
   return format == "table" ? OutputFormat::kTable : OutputFormat::kJson;

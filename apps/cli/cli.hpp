@@ -38,6 +38,9 @@ struct RunState {
   int exit_code = 0;
 };
 
+// Who the CLI's gallery writes are recorded as in the audit log: "cli:USER".
+std::string cli_audit_actor();
+
 // Prints one JSON object per line on stdout.
 void print_json_line(const nlohmann::json& value);
 

@@ -86,6 +86,7 @@ void run_capture(const CaptureCommand& command, const GlobalOptions& globals, Ru
   const bool json = globals.output_format() == OutputFormat::kJson;
   const std::string out = command.out.empty() && !command.enroll ? "." : command.out;
   auto engine = Engine::open(globals.engine_config());
+  engine->set_audit_actor(cli_audit_actor());
 
   CaptureSummary summary;
   std::vector<CapturedFace> faces;

@@ -99,6 +99,7 @@ void add_enroll_command(CLI::App& app, GlobalOptions& globals, RunState& state) 
     EngineConfig config = globals.engine_config();
     config.liveness.enabled = config.liveness.enabled || options->liveness;  // the flag here, or the global key
     auto engine = Engine::open(config);
+    engine->set_audit_actor(cli_audit_actor());
     std::vector<std::vector<std::string>> table;
     Skipped skipped;
     if (!options->name.empty()) {

@@ -35,17 +35,17 @@ void add_keys_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
   auto* scope = create->add_option_group("scope")->require_option(1);
   scope->add_option("--collection", *collection, "Collection the key may use");
   scope->add_flag("--admin", *admin, "Key for every collection and for collection management");
-  create->callback([store, collection] { print_created(store().create(*collection)); });
+  create->callback([store, collection] { print_created(store().create(*collection, cli_audit_actor())); });
 
   auto id = std::make_shared<std::string>();
   auto* rotate = keys->add_subcommand("rotate", "Replace a key's secret (the old one stops working)");
   rotate->add_option("id", *id, "Key id (see `faceid keys list`)")->required();
-  rotate->callback([store, id] { print_created(store().rotate(*id)); });
+  rotate->callback([store, id] { print_created(store().rotate(*id, cli_audit_actor())); });
 
   auto* revoke = keys->add_subcommand("revoke", "Delete a key");
   revoke->add_option("id", *id, "Key id")->required();
   revoke->callback([store, id] {
-    store().revoke(*id);
+    store().revoke(*id, cli_audit_actor());
     std::cerr << "revoked " << *id << "\n";
   });
 

@@ -135,6 +135,8 @@ class Engine {
   std::vector<PersonInfo> people() const;
   void remove_person(const std::string& person);
   void rename_person(const std::string& from, const std::string& to);
+  // Who this engine's gallery writes are recorded as in the audit log (GalleryStore::set_audit_actor).
+  void set_audit_actor(const std::string& actor);
 
   // Writes every person's embeddings (no photos) as JSON; import adds them back.
   void export_embeddings(const std::string& path) const;

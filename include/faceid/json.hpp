@@ -34,6 +34,9 @@ nlohmann::json face_json(const Detection& detection, const std::optional<std::st
                          const std::optional<LivenessResult>& liveness);
 nlohmann::json face_json(const FaceResult& face);
 
+// {"id", "at", "actor", "action", "collection", "person", "new_name", "key_id", "face_ids",
+// "face_count"}: an empty text field is null.
+nlohmann::json audit_entry_json(const AuditEntry& entry);
 // {"source", "status", "faces_found", "face_id"?, "detection"?, "message"?, "live"?}
 nlohmann::json enroll_outcome_json(const EnrollOutcome& outcome);
 // {"same_person", "score", "threshold", "metric", "norm", "faces_in_a", "faces_in_b", "face_a", "face_b"}

@@ -79,16 +79,20 @@ class Collection {
   bool has_subject(const std::string& name) const;
   // Error(kNotFound) when the subject does not exist.
   PersonInfo subject(const std::string& name) const;
-  void rename_subject(const std::string& from, const std::string& to);
-  void remove_subject(const std::string& name);
+  // `actor`, in every write: who the store's audit log records it as (AuditEntry::actor).
+  void rename_subject(const std::string& from, const std::string& to, const std::string& actor);
+  void remove_subject(const std::string& name, const std::string& actor);
 
   // Enrolls the subject face of each image under `subject` (created when new),
   // in one transaction; images that fail are reported, not enrolled.
   std::vector<EnrollOutcome> add_faces(const std::string& subject, const std::vector<EnrollImage>& images,
-                                       const ImageLimits& limits);
+                                       const ImageLimits& limits, const std::string& actor);
   std::vector<FaceRecord> faces(const std::string& subject) const;  // without crops
   // Removes the given faces of `subject`; returns the ids that were removed.
-  std::vector<std::int64_t> remove_faces(const std::string& subject, const std::vector<std::int64_t>& ids);
+  std::vector<std::int64_t> remove_faces(const std::string& subject, const std::vector<std::int64_t>& ids,
+                                         const std::string& actor);
+  // The store's audit log (GalleryStore::audit), each entry tagged with this collection's name.
+  std::vector<AuditEntry> audit(const AuditQuery& query) const;
   // The stored aligned crop (JPEG). Error(kNotFound) when absent or not kept.
   std::vector<std::uint8_t> face_crop(const std::string& subject, std::int64_t face_id) const;
 
@@ -110,7 +114,7 @@ class Collection {
   bool liveness_default() const { return liveness_default_; }
   void set_liveness_default(bool on) { liveness_default_ = on; }
   // Clears every subject and deletes the index snapshot (used before the collection is dropped).
-  void clear();
+  void clear(const std::string& actor);
   // Applies the store's writes the index has not seen yet (what the background thread does).
   void sync();
 
@@ -123,7 +127,7 @@ class Collection {
   void save_snapshot_locked() noexcept;
   // Runs one store write and, when no other writer committed around it, marks the index as
   // in sync with it. Under both locks.
-  void commit_locked(const std::function<void()>& write);
+  void commit_locked(const std::string& actor, const std::function<void()>& write);
 
   std::string name_;
   const Engine& models_;
@@ -145,6 +149,32 @@ class Collection {
   std::thread sync_thread_;  // runs sync_loop(); joined by the destructor
   std::atomic<bool> liveness_default_{false};
 };
+
+// ------------------------------------------------------------------ audit log
+
+// The server's own append-only audit log, in an SQLite file of the data folder
+// (server_audit_log_path()): API key and collection changes, which live in files rather than in
+// a gallery store (whose writes each gallery's own log records). Same rows, table and triggers
+// as a gallery's log. Thread-safe; shared by several processes (the server, `faceid keys`).
+class ServerAuditLog {
+ public:
+  explicit ServerAuditLog(const std::string& path);  // created (0600) when missing
+  ~ServerAuditLog();
+  ServerAuditLog(const ServerAuditLog&) = delete;
+  ServerAuditLog& operator=(const ServerAuditLog&) = delete;
+
+  // Runs `change` inside the transaction that appends `entries`: a change that throws leaves
+  // no row. (Only a failed commit after a completed change could leave the change unlogged.)
+  void record(std::vector<AuditEntry> entries, const std::function<void()>& change);
+  std::vector<AuditEntry> read(const AuditQuery& query);  // newest first
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// <data_dir>/audit.db
+std::string server_audit_log_path(const std::string& data_dir);
 
 struct CollectionSetOptions {
   std::string data_dir;  // holds collections.json and, by default, one SQLite file per collection
@@ -169,15 +199,20 @@ class CollectionSet {
   ~CollectionSet();
 
   // Names: 1-64 characters of [A-Za-z0-9_-]. Error(kBadRequest) / Error(kConflict).
-  std::shared_ptr<Collection> create(const std::string& name, bool liveness = false);
+  // `actor`: who the server audit log records a create or remove as.
+  std::shared_ptr<Collection> create(const std::string& name, bool liveness = false,
+                                     const std::string& actor = local_audit_actor());
   std::shared_ptr<Collection> get(const std::string& name);  // Error(kNotFound)
-  void remove(const std::string& name);                      // Error(kNotFound)
+  void remove(const std::string& name, const std::string& actor = local_audit_actor());  // Error(kNotFound)
   CollectionInfo info(const std::string& name);             // Error(kNotFound)
   std::vector<CollectionInfo> list();
   bool contains(const std::string& name) const;
   std::string store_uri(const std::string& name) const;
   // The open collections whose store does not answer, with the reason; empty = all ready.
   std::map<std::string, std::string> unready_stores();
+  // The server's log (collection and key changes) and every collection's, newest first:
+  // at most query.limit entries in all.
+  std::vector<AuditEntry> audit(const AuditQuery& query);
 
  private:
   void save_catalog_locked() const;
@@ -185,6 +220,7 @@ class CollectionSet {
 
   const Engine& models_;
   CollectionSetOptions options_;
+  ServerAuditLog audit_log_;
   mutable std::mutex mutex_;
   struct CatalogEntry {
     std::string created_at;
@@ -220,12 +256,14 @@ class ApiKeyStore {
     ApiKeyInfo info;
     std::string secret;  // "fid_<id>_<random>"
   };
-  Created create(const std::string& collection);
-  Created rotate(const std::string& id);  // Error(kNotFound)
-  void revoke(const std::string& id);     // Error(kNotFound)
+  // Every change is recorded, as made by `actor`, in the server audit log next to the key
+  // file (server_audit_log_path() of its folder), in the transaction that saves the file.
+  Created create(const std::string& collection, const std::string& actor = local_audit_actor());
+  Created rotate(const std::string& id, const std::string& actor = local_audit_actor());  // Error(kNotFound)
+  void revoke(const std::string& id, const std::string& actor = local_audit_actor());     // Error(kNotFound)
   // Revokes every key of `collection` (when it is deleted, so that a namesake created later
   // is not opened by them); returns how many.
-  int revoke_collection(const std::string& collection);
+  int revoke_collection(const std::string& collection, const std::string& actor = local_audit_actor());
   std::vector<ApiKeyInfo> list();
   // The key a presented secret belongs to; compared in constant time.
   std::optional<ApiKeyInfo> authenticate(const std::string& secret);
@@ -239,9 +277,10 @@ class ApiKeyStore {
   };
   void reload_if_changed_locked();
   void save_locked();
-  Created issue_locked(ApiKeyInfo info);
+  Created issue_locked(ApiKeyInfo info, const char* action, const std::string& actor);
 
   std::string path_;
+  ServerAuditLog audit_log_;
   std::mutex mutex_;
   std::vector<Entry> entries_;
   std::int64_t loaded_mtime_ns_ = -1;

@@ -41,6 +41,38 @@ struct GalleryChanges {
   std::vector<FaceRecord> current;    // then add these (added or changed faces, no crops)
 };
 
+// One row of a store's append-only audit log: a write, who made it and when. Fields that do
+// not apply to an action are empty (0 for face_count).
+struct AuditEntry {
+  std::int64_t id = 0;       // assigned by the log, increasing in the order of the writes
+  std::string at;            // ISO-8601 UTC, to the second
+  std::string actor;         // "key:ID" (REST; the key id, never its secret), "cli:USER" (CLI), local_audit_actor()
+  // enroll, import, remove_person, remove_face, rename, reindex; the server's own log adds
+  // key_create, key_rotate, key_revoke, collection_create, collection_delete.
+  std::string action;
+  std::string collection;    // the collection (server); "" for a gallery's own writes
+  std::string person;        // the person written (for rename: the old name)
+  std::string new_name;      // rename: the new name
+  std::string key_id;        // key actions: the key
+  std::vector<std::int64_t> face_ids;  // faces added, removed or re-embedded
+  int face_count = 0;                  // faces the write touched
+};
+
+// Which audit rows to read: those at or after `since` (an ISO-8601 UTC date or time prefix,
+// "" = all), newest first, at most `limit` (1..kAuditMaxLimit).
+struct AuditQuery {
+  static constexpr int kMaxLimit = 1000;
+  std::string since;
+  int limit = 100;
+};
+
+// Error(kBadRequest) unless `query` is within the bounds above.
+void validate_audit_query(const AuditQuery& query);
+
+// "PROGRAM:USER" with the OS user running this process ("cli:alice"). A store's writes are
+// recorded as local_audit_actor() until set_audit_actor() says otherwise.
+std::string local_audit_actor(const std::string& program = "local");
+
 // Storage backend. Every mutating call is one transaction: it fully happens or not at all.
 class GalleryStore {
  public:
@@ -57,6 +89,9 @@ class GalleryStore {
   // A face whose content_sha256 is already stored throws Error(kConflict) and adds nothing.
   virtual std::vector<std::int64_t> add_faces(const std::string& person,
                                               const std::vector<FaceRecord>& faces) = 0;
+  // add_faces() recorded in the audit log as an import (faces from `faceid export`).
+  virtual std::vector<std::int64_t> import_faces(const std::string& person,
+                                                 const std::vector<FaceRecord>& faces) = 0;
   // Which person (if any) already holds a face made from these image bytes.
   virtual std::optional<std::string> find_content(const std::string& content_sha256) = 0;
   virtual void remove_person(const std::string& name) = 0;   // Error(kNotFound)
@@ -67,6 +102,11 @@ class GalleryStore {
   // Replaces every embedding (reindex with a new model) in one transaction.
   virtual void replace_embeddings(const std::string& model_id,
                                   const std::vector<std::pair<std::int64_t, Embedding>>& embeddings) = 0;
+  // Who the following writes of this store are recorded as in its audit log (AuditEntry::actor).
+  // Every write that changes something appends its audit row in its own transaction: no write
+  // without its row, no row for a write that rolled back. The log has no update or delete.
+  virtual void set_audit_actor(const std::string& actor) = 0;
+  virtual std::vector<AuditEntry> audit(const AuditQuery& query) = 0;
   // Monotonic counter bumped by every write; lets a reader see that it is stale.
   virtual std::int64_t version() = 0;
   // The changes of every write after `version`, read in one snapshot.

@@ -145,6 +145,19 @@ class Person:
     @property
     def created_at(self) -> str: ...
 
+class AuditEntry:
+    """One write of the gallery's append-only audit log."""
+    id: int
+    at: str
+    actor: str
+    action: str
+    collection: str
+    person: str
+    new_name: str
+    key_id: str
+    face_ids: list[int]
+    face_count: int
+
 class ReindexReport:
     @property
     def from_model(self) -> str: ...
@@ -300,6 +313,8 @@ class VideoIdentifier:
 def load_image(path: str) -> npt.NDArray[np.uint8]:
     """Decodes an image file (EXIF orientation applied) into a BGR uint8 array."""
 
+def audit(gallery: Optional[str] = None, since: str = "", limit: int = 100) -> list[AuditEntry]:
+    """The gallery's audit log, newest first: writes at or after `since` (ISO-8601 UTC), at most `limit` (1-1000)."""
 def default_gallery_path() -> str: ...
 def default_model_dir() -> str: ...
 def config_keys() -> list[dict[str, Any]]:

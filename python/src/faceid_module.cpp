@@ -295,6 +295,23 @@ void bind_values(py::module_& m) {
         return py::str("Person(person={!r}, face_count={})").format(p.name, p.face_count).cast<std::string>();
       });
 
+  py::class_<AuditEntry>(m, "AuditEntry", "One write of the gallery's append-only audit log.")
+      .def_readonly("id", &AuditEntry::id)
+      .def_readonly("at", &AuditEntry::at, "ISO-8601 UTC.")
+      .def_readonly("actor", &AuditEntry::actor, "Who: key:ID (REST), cli:USER, python:USER, local:USER.")
+      .def_readonly("action", &AuditEntry::action)
+      .def_readonly("collection", &AuditEntry::collection)
+      .def_readonly("person", &AuditEntry::person)
+      .def_readonly("new_name", &AuditEntry::new_name)
+      .def_readonly("key_id", &AuditEntry::key_id)
+      .def_readonly("face_ids", &AuditEntry::face_ids)
+      .def_readonly("face_count", &AuditEntry::face_count)
+      .def("__repr__", [](const AuditEntry& e) {
+        return py::str("AuditEntry(at={!r}, actor={!r}, action={!r}, person={!r}, face_count={})")
+            .format(e.at, e.actor, e.action, e.person, e.face_count)
+            .cast<std::string>();
+      });
+
   py::class_<ReindexReport>(m, "ReindexReport")
       .def_readonly("from_model", &ReindexReport::from_model)
       .def_readonly("to_model", &ReindexReport::to_model)
@@ -503,7 +520,9 @@ The GIL is released while the library works.)doc")
       .def(py::init([](const py::object& gallery, const py::object& model_dir, const py::kwargs& options) {
              const EngineConfig config = config_from_kwargs(gallery, model_dir, options);
              py::gil_scoped_release nogil;  // loading models takes a while
-             return Engine::open(config);
+             auto engine = Engine::open(config);
+             engine->set_audit_actor(local_audit_actor("python"));
+             return engine;
            }),
            "gallery"_a = py::none(), "model_dir"_a = py::none(), doc.c_str())
       .def(
@@ -686,6 +705,15 @@ PYBIND11_MODULE(_faceid, m) {
         return to_array(std::move(image));
       },
       "path"_a, "Decodes an image file (EXIF orientation applied) into a BGR uint8 array.");
+  m.def(
+      "audit",
+      [](const py::object& gallery, const std::string& since, int limit) {
+        const std::string uri = gallery.is_none() ? default_gallery_path() : py::str(gallery).cast<std::string>();
+        py::gil_scoped_release nogil;
+        return open_store(uri)->audit({since, limit});
+      },
+      "gallery"_a = py::none(), "since"_a = "", "limit"_a = 100,
+      "The gallery's audit log, newest first: writes at or after `since` (ISO-8601 UTC), at most `limit` (1-1000).");
   m.def("default_gallery_path", &default_gallery_path);
   m.def("config_keys", &config_key_list, "Every configuration key Engine() accepts, as dicts (name, type, help, default, ...).");
   m.def("default_model_dir", &default_model_dir);

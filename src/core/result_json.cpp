@@ -62,6 +62,20 @@ json face_json(const FaceResult& face) {
   return face_json(face.detection, face.person, face.candidates, face.threshold, face.liveness);
 }
 
+json audit_entry_json(const AuditEntry& entry) {
+  const auto text_or_null = [](const std::string& text) { return text.empty() ? json() : json(text); };
+  return {{"id", entry.id},
+          {"at", entry.at},
+          {"actor", entry.actor},
+          {"action", entry.action},
+          {"collection", text_or_null(entry.collection)},
+          {"person", text_or_null(entry.person)},
+          {"new_name", text_or_null(entry.new_name)},
+          {"key_id", text_or_null(entry.key_id)},
+          {"face_ids", entry.face_ids},
+          {"face_count", entry.face_count}};
+}
+
 json enroll_outcome_json(const EnrollOutcome& o) {
   json out = {{"source", o.source}, {"status", enroll_status_name(o.status)}, {"faces_found", o.faces_found}};
   if (o.face_id) out["face_id"] = *o.face_id;

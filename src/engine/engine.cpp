@@ -442,6 +442,11 @@ void Engine::rename_person(const std::string& from, const std::string& to) {
   impl_->normalizer.rename_person(from, to);
 }
 
+void Engine::set_audit_actor(const std::string& actor) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->store->set_audit_actor(actor);
+}
+
 void Engine::export_embeddings(const std::string& path) const {
   std::shared_lock lock(impl_->mutex);
   write_embeddings_file(path, impl_->gallery_model, impl_->store->faces(false));
@@ -465,7 +470,7 @@ int Engine::import_embeddings(const std::string& path) {
     for (const auto& face : faces)
       if (!impl.store->find_content(face.content_sha256)) fresh.push_back(face);
     if (fresh.empty()) continue;
-    const auto ids = impl.store->add_faces(person, fresh);
+    const auto ids = impl.store->import_faces(person, fresh);
     for (std::size_t i = 0; i < fresh.size(); ++i) {
       impl.index.add_face(ids[i], person, fresh[i].embedding);
       impl.normalizer.add_face(ids[i], person, fresh[i].embedding);

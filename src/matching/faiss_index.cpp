@@ -1,5 +1,9 @@
 #include "matching/faiss_index.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -84,6 +88,17 @@ File open_file(const std::string& path, const char* mode) {
   return f;
 }
 
+// A graph holds every face's embedding: its file is created private (0600), whatever the umask.
+File create_private_file_for_writing(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  File f(fd >= 0 && ::fchmod(fd, 0600) == 0 ? ::fdopen(fd, "wb") : nullptr);
+  if (!f) {
+    if (fd >= 0) ::close(fd);
+    throw Error(ErrorCode::kIo, "cannot create index file " + path);
+  }
+  return f;
+}
+
 }  // namespace
 
 // ---- HNSW ----
@@ -122,6 +137,10 @@ bool HnswIndex::remove(std::int64_t id) {
   const auto it = slot_of_id_.find(id);
   if (it == slot_of_id_.end()) return false;
   id_of_slot_[it->second] = kTombstone;
+  // A removed face's vector is erased now, not at the next compaction: a tombstone holds
+  // zeros in memory and in every snapshot file written later (no embedding outlives its face).
+  auto& flat = static_cast<faiss::IndexFlatCodes&>(*graph_->storage);
+  std::fill_n(flat.codes.data() + static_cast<std::size_t>(it->second) * flat.code_size, flat.code_size, 0);
   slot_of_id_.erase(it);
   if (tombstones() >= options_.hnsw_compact_fraction * id_of_slot_.size()) compact();
   return true;
@@ -180,7 +199,7 @@ bool HnswIndex::reconstruct(std::int64_t id, float* out) const {
 }
 
 void HnswIndex::save(const std::string& path) const {
-  File f = open_file(path, "wb");
+  File f = create_private_file_for_writing(path);
   const std::uint64_t slots = id_of_slot_.size();
   try {
     faiss::write_index(graph_.get(), f.get());

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
@@ -49,9 +50,25 @@ std::int64_t file_mtime_ns(const std::string& path) {
   return static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
 }
 
+// The audit row of a change to key `info`.
+AuditEntry key_entry(const char* action, const ApiKeyInfo& info, const std::string& actor) {
+  AuditEntry entry;
+  entry.action = action;
+  entry.actor = actor;
+  entry.key_id = info.id;
+  entry.collection = info.collection;
+  return entry;
+}
+
+std::string folder_of(const std::string& path) {
+  const std::string folder = std::filesystem::path(path).parent_path().string();
+  return folder.empty() ? "." : folder;
+}
+
 }  // namespace
 
-ApiKeyStore::ApiKeyStore(std::string path) : path_(std::move(path)) {
+ApiKeyStore::ApiKeyStore(std::string path)
+    : path_(std::move(path)), audit_log_(server_audit_log_path(folder_of(path_))) {
   std::lock_guard lock(mutex_);
   reload_if_changed_locked();
 }
@@ -93,7 +110,7 @@ void ApiKeyStore::save_locked() {
   loaded_mtime_ns_ = file_mtime_ns(path_);
 }
 
-ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info) {
+ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info, const char* action, const std::string& actor) {
   Created created;
   created.secret = kSecretPrefix + info.id + "_" + random_hex(32);
   Entry entry;
@@ -103,12 +120,12 @@ ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info) {
   const auto same_id = [&](const Entry& e) { return e.info.id == info.id; };
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same_id), entries_.end());
   entries_.push_back(std::move(entry));
-  save_locked();
+  audit_log_.record({key_entry(action, info, actor)}, [this] { save_locked(); });
   created.info = std::move(info);
   return created;
 }
 
-ApiKeyStore::Created ApiKeyStore::create(const std::string& collection) {
+ApiKeyStore::Created ApiKeyStore::create(const std::string& collection, const std::string& actor) {
   if (!collection.empty()) require_valid_name(collection, "collection");
   std::lock_guard lock(mutex_);
   reload_if_changed_locked();
@@ -116,40 +133,41 @@ ApiKeyStore::Created ApiKeyStore::create(const std::string& collection) {
   info.id = random_hex(6);
   info.collection = collection;
   info.created_at = server_detail::utc_now_iso8601();
-  return issue_locked(std::move(info));
+  return issue_locked(std::move(info), "key_create", actor);
 }
 
-ApiKeyStore::Created ApiKeyStore::rotate(const std::string& id) {
+ApiKeyStore::Created ApiKeyStore::rotate(const std::string& id, const std::string& actor) {
   std::lock_guard lock(mutex_);
   reload_if_changed_locked();
   for (const auto& entry : entries_)
     if (entry.info.id == id) {
       ApiKeyInfo info = entry.info;
       info.created_at = server_detail::utc_now_iso8601();
-      return issue_locked(std::move(info));
+      return issue_locked(std::move(info), "key_rotate", actor);
     }
   throw Error(ErrorCode::kNotFound, "no API key " + id);
 }
 
-void ApiKeyStore::revoke(const std::string& id) {
+void ApiKeyStore::revoke(const std::string& id, const std::string& actor) {
   std::lock_guard lock(mutex_);
   reload_if_changed_locked();
   const auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.info.id == id; });
   if (it == entries_.end()) throw Error(ErrorCode::kNotFound, "no API key " + id);
+  const AuditEntry revoked = key_entry("key_revoke", it->info, actor);
   entries_.erase(it);
-  save_locked();
+  audit_log_.record({revoked}, [this] { save_locked(); });
 }
 
-int ApiKeyStore::revoke_collection(const std::string& collection) {
+int ApiKeyStore::revoke_collection(const std::string& collection, const std::string& actor) {
   std::lock_guard lock(mutex_);
   reload_if_changed_locked();
-  const auto before = entries_.size();
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
-                                [&](const Entry& e) { return !e.info.admin() && e.info.collection == collection; }),
-                 entries_.end());
-  const int revoked = static_cast<int>(before - entries_.size());
-  if (revoked > 0) save_locked();
-  return revoked;
+  const auto of_collection = [&](const Entry& e) { return !e.info.admin() && e.info.collection == collection; };
+  std::vector<AuditEntry> revoked;
+  for (const auto& entry : entries_)
+    if (of_collection(entry)) revoked.push_back(key_entry("key_revoke", entry.info, actor));
+  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), of_collection), entries_.end());
+  if (!revoked.empty()) audit_log_.record(revoked, [this] { save_locked(); });
+  return static_cast<int>(revoked.size());
 }
 
 std::vector<ApiKeyInfo> ApiKeyStore::list() {

@@ -115,7 +115,8 @@ void Collection::sync() {
   apply_locked(store_->changes_since(synced_version_));
 }
 
-void Collection::commit_locked(const std::function<void()>& write) {
+void Collection::commit_locked(const std::string& actor, const std::function<void()>& write) {
+  store_->set_audit_actor(actor);
   const std::int64_t before = store_->version();
   write();
   // Every committed write bumps the store version by exactly one. When nothing else was
@@ -169,27 +170,27 @@ PersonInfo Collection::subject(const std::string& name) const {
   throw Error(ErrorCode::kNotFound, "no subject " + name + " in collection " + name_);
 }
 
-void Collection::rename_subject(const std::string& from, const std::string& to) {
+void Collection::rename_subject(const std::string& from, const std::string& to, const std::string& actor) {
   require_valid_name(to, "subject");
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
-  commit_locked([&] { store_->rename_person(from, to); });
+  commit_locked(actor, [&] { store_->rename_person(from, to); });
   index_.rename_person(from, to);
   normalizer_.rename_person(from, to);
 }
 
-void Collection::remove_subject(const std::string& name) {
+void Collection::remove_subject(const std::string& name, const std::string& actor) {
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
-  commit_locked([&] { store_->remove_person(name); });
+  commit_locked(actor, [&] { store_->remove_person(name); });
   index_.remove_person(name);
   normalizer_.remove_person(name);
 }
 
-void Collection::clear() {
+void Collection::clear(const std::string& actor) {
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
-  for (const auto& person : store_->people()) commit_locked([&] { store_->remove_person(person.name); });
+  for (const auto& person : store_->people()) commit_locked(actor, [&] { store_->remove_person(person.name); });
   if (!index_options_.snapshot_file.empty()) {
     std::error_code ec;
     std::filesystem::remove(index_options_.snapshot_file, ec);
@@ -201,7 +202,7 @@ void Collection::clear() {
 
 std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
                                                  const std::vector<EnrollImage>& images,
-                                                 const ImageLimits& limits) {
+                                                 const ImageLimits& limits, const std::string& actor) {
   require_valid_name(subject, "subject");
   // The slow part (decode, detect, embed) runs without any lock.
   std::vector<EnrollOutcome> outcomes;
@@ -273,12 +274,12 @@ std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
   }
   if (fresh.empty()) return outcomes;
   if (gallery_model_.empty()) {
-    commit_locked([&] { store_->bind_model(models_.embedder_model_id()); });
+    commit_locked(actor, [&] { store_->bind_model(models_.embedder_model_id()); });
     gallery_model_ = models_.embedder_model_id();
   }
   // Another replica may commit the same image between the check above and this write.
   std::vector<std::int64_t> ids;
-  commit_locked([&] { ids = add_new_faces(*store_, subject, fresh, outcomes, outcome_of_fresh); });
+  commit_locked(actor, [&] { ids = add_new_faces(*store_, subject, fresh, outcomes, outcome_of_fresh); });
   for (std::size_t i = 0; i < fresh.size(); ++i)
     if (ids[i] != 0) add_to_index_locked(ids[i], subject, fresh[i].embedding);
   return outcomes;
@@ -292,7 +293,7 @@ std::vector<FaceRecord> Collection::faces(const std::string& subject) const {
 }
 
 std::vector<std::int64_t> Collection::remove_faces(const std::string& subject,
-                                                   const std::vector<std::int64_t>& ids) {
+                                                   const std::vector<std::int64_t>& ids, const std::string& actor) {
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
   if (!store_->has_person(subject))
@@ -302,7 +303,7 @@ std::vector<std::int64_t> Collection::remove_faces(const std::string& subject,
   std::vector<std::int64_t> removed;
   for (const std::int64_t id : ids) {
     bool removed_from_store = false;
-    if (owned.count(id)) commit_locked([&] { removed_from_store = store_->remove_face(id); });
+    if (owned.count(id)) commit_locked(actor, [&] { removed_from_store = store_->remove_face(id); });
     if (!removed_from_store) continue;
     index_.remove_face(id);
     normalizer_.remove_face(id);
@@ -310,6 +311,13 @@ std::vector<std::int64_t> Collection::remove_faces(const std::string& subject,
     removed.push_back(id);
   }
   return removed;
+}
+
+std::vector<AuditEntry> Collection::audit(const AuditQuery& query) const {
+  std::lock_guard store_lock(store_mutex_);
+  auto entries = store_->audit(query);
+  for (auto& entry : entries) entry.collection = name_;
+  return entries;
 }
 
 std::vector<std::uint8_t> Collection::face_crop(const std::string& subject, std::int64_t face_id) const {

@@ -1,4 +1,5 @@
 // The catalog of named collections in a data folder.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -15,6 +16,19 @@ namespace {
 
 std::string catalog_path(const std::string& data_dir) { return data_dir + "/collections.json"; }
 
+const std::string& require_data_dir(const std::string& data_dir) {
+  if (data_dir.empty()) throw Error(ErrorCode::kBadRequest, "the server needs a data folder");
+  return data_dir;
+}
+
+AuditEntry collection_entry(const char* action, const std::string& name, const std::string& actor) {
+  AuditEntry entry;
+  entry.action = action;
+  entry.actor = actor;
+  entry.collection = name;
+  return entry;
+}
+
 // The SQLite file a store URI names, "" for other backends.
 std::string sqlite_file_of(const std::string& uri) {
   if (uri.rfind("sqlite:", 0) == 0) return uri.substr(7);
@@ -29,8 +43,9 @@ std::string default_server_data_dir() {
 }
 
 CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
-    : models_(models), options_(std::move(options)) {
-  if (options_.data_dir.empty()) throw Error(ErrorCode::kBadRequest, "the server needs a data folder");
+    : models_(models),
+      options_(std::move(options)),
+      audit_log_(server_audit_log_path(require_data_dir(options_.data_dir))) {
   if (options_.store_uri_template.empty())
     options_.store_uri_template = "sqlite:" + options_.data_dir + "/collections/{name}.db";
   // One PostgreSQL database holds every collection, each a gallery of its shared tables.
@@ -77,7 +92,7 @@ std::shared_ptr<Collection> CollectionSet::open_locked(const std::string& name) 
   return slot;
 }
 
-std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool liveness) {
+std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool liveness, const std::string& actor) {
   require_valid_name(name, "collection");
   std::lock_guard lock(mutex_);
   if (catalog_.count(name)) throw Error(ErrorCode::kConflict, "collection " + name + " already exists");
@@ -90,7 +105,7 @@ std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool 
     throw;
   }
   try {
-    save_catalog_locked();
+    audit_log_.record({collection_entry("collection_create", name, actor)}, [this] { save_catalog_locked(); });
   } catch (...) {
     catalog_.erase(name);
     throw;
@@ -109,15 +124,20 @@ bool CollectionSet::contains(const std::string& name) const {
   return catalog_.count(name) > 0;
 }
 
-void CollectionSet::remove(const std::string& name) {
+void CollectionSet::remove(const std::string& name, const std::string& actor) {
   std::lock_guard lock(mutex_);
   if (!catalog_.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
   // Emptied through the store interface first, so every backend loses the data;
   // a SQLite file of our own is then deleted too.
-  open_locked(name)->clear();
-  open_.erase(name);
-  catalog_.erase(name);
-  save_catalog_locked();
+  const auto collection = open_locked(name);
+  AuditEntry entry = collection_entry("collection_delete", name, actor);
+  entry.face_count = static_cast<int>(collection->face_count());
+  audit_log_.record({entry}, [&] {
+    collection->clear(actor);
+    open_.erase(name);
+    catalog_.erase(name);
+    save_catalog_locked();
+  });
   const std::string file = sqlite_file_of(store_uri(name));
   if (!file.empty()) {
     std::error_code ec;
@@ -174,6 +194,23 @@ std::map<std::string, std::string> CollectionSet::unready_stores() {
     }
   }
   return unready;
+}
+
+std::vector<AuditEntry> CollectionSet::audit(const AuditQuery& query) {
+  auto entries = audit_log_.read(query);
+  std::vector<std::string> names;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [name, entry] : catalog_) names.push_back(name);
+  }
+  for (const auto& name : names) {
+    const auto of_collection = get(name)->audit(query);
+    entries.insert(entries.end(), of_collection.begin(), of_collection.end());
+  }
+  // Each log is newest first already; ISO-8601 UTC times sort as text.
+  std::stable_sort(entries.begin(), entries.end(), [](const AuditEntry& a, const AuditEntry& b) { return a.at > b.at; });
+  if (entries.size() > static_cast<std::size_t>(query.limit)) entries.resize(static_cast<std::size_t>(query.limit));
+  return entries;
 }
 
 }  // namespace faceid

@@ -68,13 +68,15 @@ struct RestServer::Impl {
   void add_health_routes();
   void add_key_routes();
   void add_collection_routes();
+  void add_audit_routes();
   void add_person_routes();
   void add_face_routes();
   void add_recognition_routes();
   void add_model_routes();
 
  private:
-  void authorize(const httplib::Request& req, Access access) const;
+  // Who the request's writes are recorded as: "key:ID", or "no-auth" when keys are off.
+  std::string authorize(const httplib::Request& req, Access access) const;
   void admit(httplib::Response& res, std::optional<server_detail::WorkQueue::Turn>& turn);
   void serve(const httplib::Request& req, httplib::Response& res, const std::string& label, Access access,
              Work work, const RawHandler& handler);

@@ -69,7 +69,8 @@ std::vector<std::uint8_t> decode_base64_image(const json& value, const std::stri
 
 }  // namespace
 
-Call::Call(const httplib::Request& http) : http_(http), body_(json_body(http)) {}
+Call::Call(const httplib::Request& http, std::string actor)
+    : http_(http), actor_(std::move(actor)), body_(json_body(http)) {}
 
 std::optional<std::string> Call::text(Names names) const {
   for (const char* name : names) {

@@ -36,9 +36,12 @@ using Names = std::initializer_list<const char*>;
 
 class Call {
  public:
-  explicit Call(const httplib::Request& http);  // ApiError when a JSON body is not an object
+  // `actor`: who the request's writes are recorded as (AuditEntry::actor). ApiError when a
+  // JSON body is not an object.
+  Call(const httplib::Request& http, std::string actor);
 
   const httplib::Request& http() const { return http_; }
+  const std::string& actor() const { return actor_; }
   const nlohmann::json& body() const { return body_; }
   std::string path(std::size_t group) const { return http_.matches[group].str(); }
 
@@ -59,6 +62,7 @@ class Call {
   std::optional<double> parsed_number(Names names, bool integral) const;
 
   const httplib::Request& http_;
+  std::string actor_;
   nlohmann::json body_;
 };
 

@@ -1,6 +1,7 @@
 // Health, API keys and collections.
 #include <nlohmann/json.hpp>
 
+#include "faceid/json.hpp"
 #include "faceid/metric.hpp"
 #include "server/rest_impl.hpp"
 #include "server/rest_views.hpp"
@@ -41,15 +42,15 @@ void RestServer::Impl::add_key_routes() {
       throw ApiError{ErrorCode::kBadRequest, "send either {\"collection\": NAME} or {\"admin\": true}"};
     if (collection && !collections.contains(*collection))
       throw ApiError{ErrorCode::kNotFound, "no collection " + *collection};
-    const auto created = keys.create(collection.value_or(""));
+    const auto created = keys.create(collection.value_or(""), call.actor());
     return Reply{json::parse(api_key_json(created.info, created.secret)), 201};
   });
   route("POST", R"(/v1/keys/([^/]+)/rotate)", "key_rotate", Access::kAdmin, Work::kQueued, [this](const Call& call) {
-    const auto rotated = keys.rotate(call.path(1));
+    const auto rotated = keys.rotate(call.path(1), call.actor());
     return Reply{json::parse(api_key_json(rotated.info, rotated.secret))};
   });
   route("DELETE", R"(/v1/keys/([^/]+))", "key", Access::kAdmin, Work::kNone, [this](const Call& call) {
-    keys.revoke(call.path(1));
+    keys.revoke(call.path(1), call.actor());
     return Reply{{{"revoked", call.path(1)}}};
   });
 }
@@ -63,15 +64,26 @@ void RestServer::Impl::add_collection_routes() {
   });
   route("POST", "/v1/collections", "collections", Access::kAdmin, Work::kQueued, [this](const Call& call) {
     const std::string name = call.required_text({"name"}, "collection name");
-    collections.create(name, call.flag({"liveness"}));
+    collections.create(name, call.flag({"liveness"}), call.actor());
     return Reply{collection_json(collections.info(name)), 201};
   });
   route("GET", one, "collection", Access::kCollection, Work::kNone,
         [this](const Call& call) { return Reply{collection_json(collections.info(call.path(1)))}; });
   route("DELETE", one, "collection", Access::kAdmin, Work::kNone, [this](const Call& call) {
-    collections.remove(call.path(1));
-    const int revoked = keys.revoke_collection(call.path(1));
+    collections.remove(call.path(1), call.actor());
+    const int revoked = keys.revoke_collection(call.path(1), call.actor());
     return Reply{{{"deleted", call.path(1)}, {"keys_revoked", revoked}}};
+  });
+}
+
+void RestServer::Impl::add_audit_routes() {
+  route("GET", "/v1/audit", "audit", Access::kAdmin, Work::kNone, [this](const Call& call) {
+    AuditQuery query;
+    query.since = call.text({"since"}).value_or("");
+    query.limit = call.integer({"limit"}).value_or(query.limit);
+    json list = json::array();
+    for (const auto& entry : collections.audit(query)) list.push_back(audit_entry_json(entry));
+    return Reply{{{"audit", list}}};
   });
 }
 

@@ -72,13 +72,13 @@ void RestServer::Impl::add_person_routes() {
   });
   const JsonHandler rename = [this](const Call& call) {
     const std::string to = call.required_text({"name"}, "new person name");
-    collection(call)->rename_subject(call.path(2), to);
+    collection(call)->rename_subject(call.path(2), to, call.actor());
     return Reply{{{"name", to}, {"renamed_from", call.path(2)}}};
   };
   route("PATCH", kPerson, "person", Access::kCollection, Work::kNone, rename);
   route("PUT", kPerson, "person", Access::kCollection, Work::kNone, rename);
   route("DELETE", kPerson, "person", Access::kCollection, Work::kNone, [this](const Call& call) {
-    collection(call)->remove_subject(call.path(2));
+    collection(call)->remove_subject(call.path(2), call.actor());
     return Reply{{{"deleted", call.path(2)}}};
   });
 }
@@ -92,7 +92,7 @@ Reply RestServer::Impl::enroll(const Call& call, const std::string& person) {
   if (images.size() > static_cast<std::size_t>(options.max_images_per_request))
     throw ApiError{ErrorCode::kTooLarge,
                    "at most " + std::to_string(options.max_images_per_request) + " images per request"};
-  return enrolled_reply(person, c->add_faces(person, images, options.image_limits));
+  return enrolled_reply(person, c->add_faces(person, images, options.image_limits, call.actor()));
 }
 
 void RestServer::Impl::add_face_routes() {
@@ -105,7 +105,7 @@ void RestServer::Impl::add_face_routes() {
         [this](const Call& call) { return enroll(call, call.path(2)); });
   route("DELETE", kFaces, "faces", Access::kCollection, Work::kNone, [this](const Call& call) {
     const auto ids = face_ids(call);
-    const auto removed = collection(call)->remove_faces(call.path(2), ids);
+    const auto removed = collection(call)->remove_faces(call.path(2), ids, call.actor());
     json missing = json::array();
     for (const auto id : ids)
       if (std::find(removed.begin(), removed.end(), id) == removed.end()) missing.push_back(id);
@@ -113,7 +113,7 @@ void RestServer::Impl::add_face_routes() {
   });
   route("DELETE", kFaces + R"(/(\d+))", "face", Access::kCollection, Work::kNone, [this](const Call& call) {
     const std::int64_t id = parse_face_id(call.path(3));
-    if (collection(call)->remove_faces(call.path(2), {id}).empty())
+    if (collection(call)->remove_faces(call.path(2), {id}, call.actor()).empty())
       throw ApiError{ErrorCode::kNotFound, "no face " + std::to_string(id) + " of person " + call.path(2)};
     return Reply{{{"removed", {id}}}};
   });

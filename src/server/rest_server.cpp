@@ -29,16 +29,19 @@ RestServer::Impl::Impl(const Engine& m, CollectionSet& c, ApiKeyStore& k, Server
       options(std::move(o)),
       work(options.workers, options.max_waiting >= 0 ? options.max_waiting : options.workers) {}
 
-void RestServer::Impl::authorize(const httplib::Request& req, Access access) const {
-  if (access == Access::kPublic || !options.require_auth) return;
+std::string RestServer::Impl::authorize(const httplib::Request& req, Access access) const {
+  if (!options.require_auth) return "no-auth";
+  if (access == Access::kPublic) return "public";
   const std::string secret = server_detail::presented_key(req);
   if (secret.empty()) throw ApiError{ErrorCode::kUnauthorized, "missing API key (Authorization: Bearer KEY or X-API-Key)"};
   const auto key = keys.authenticate(secret);
   if (!key) throw ApiError{ErrorCode::kUnauthorized, "invalid API key"};
-  if (key->admin() || access == Access::kAnyKey) return;
+  const std::string actor = "key:" + key->id;
+  if (key->admin() || access == Access::kAnyKey) return actor;
   if (access == Access::kAdmin) throw ApiError{ErrorCode::kForbidden, "this operation needs the admin key"};
   if (req.matches.size() < 2 || req.matches[1].str() != key->collection)
     throw ApiError{ErrorCode::kForbidden, "this key is for collection " + key->collection + " only"};
+  return actor;
 }
 
 // Image work waits for a worker, or is shed: when too many wait, or when it waited past the deadline.
@@ -61,8 +64,7 @@ void RestServer::Impl::serve(const httplib::Request& req, httplib::Response& res
                              Access access, Work queued, const RawHandler& handler) {
   const auto start = std::chrono::steady_clock::now();
   try {
-    authorize(req, access);
-    const Call call(req);
+    const Call call(req, authorize(req, access));
     std::optional<server_detail::WorkQueue::Turn> turn;
     if (queued == Work::kQueued) admit(res, turn);
     handler(call, res);
@@ -170,6 +172,7 @@ void RestServer::Impl::add_routes() {
     res.set_content(metrics.render(collections.list()), "text/plain; version=0.0.4");
   });
   add_collection_routes();
+  add_audit_routes();
   add_person_routes();
   add_face_routes();
   add_recognition_routes();

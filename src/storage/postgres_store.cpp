@@ -12,11 +12,14 @@
 #include <atomic>
 #include <cctype>
 #include <mutex>
+#include <optional>
 #include <thread>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 
 #include "faceid/error.hpp"
+#include "storage/audit_log.hpp"
 #include "storage/pg_db.hpp"
 #include "storage/record_codec.hpp"
 
@@ -69,6 +72,18 @@ const char* const kMigrations[] = {
       version bigint NOT NULL,
       face_id bigint NOT NULL,
       PRIMARY KEY (gallery_id, version, face_id));
+    )sql",
+    // 2: the append-only audit log (GalleryStore::audit): one row per write, in its
+    // transaction. No foreign key to galleries: a row must outlive what it describes.
+    "CREATE TABLE faceid.audit_log (id bigserial PRIMARY KEY, gallery_id bigint NOT NULL, " FACEID_AUDIT_COLUMNS ");"
+    R"sql(
+    CREATE INDEX audit_log_by_gallery ON faceid.audit_log(gallery_id, id);
+    CREATE FUNCTION faceid.audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;
+    CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON faceid.audit_log
+      FOR EACH ROW EXECUTE PROCEDURE faceid.audit_log_append_only();
+    CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON faceid.audit_log
+      FOR EACH STATEMENT EXECUTE PROCEDURE faceid.audit_log_append_only();
     )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kPostgresSchemaVersion,
@@ -264,21 +279,11 @@ class PostgresStore final : public GalleryStore {
   }
 
   std::vector<std::int64_t> add_faces(const std::string& person, const std::vector<FaceRecord>& faces) override {
-    validate_person_name(person);
-    const std::string batch_model = validate_face_batch(faces);
-    const std::size_t dim = faces.front().embedding.unit.size();
-    std::vector<std::int64_t> ids;
-    write([&] {
-      const std::string model = bind_for_batch(batch_model, dim);
-      reject_enrolled_content(faces, [this](const std::string& sha) { return content_owner(sha); });
-      db_.exec("INSERT INTO faceid.people(gallery_id, name) VALUES ($1, $2) ON CONFLICT (gallery_id, name) DO NOTHING",
-               gallery().text(person));
-      const std::int64_t owner_id = *person_id(person);
-      for (const auto& face : faces) ids.push_back(insert_face(owner_id, model, face));
-      changed_ = ids;
-      return true;
-    });
-    return ids;
+    return add_faces_as("enroll", person, faces);
+  }
+
+  std::vector<std::int64_t> import_faces(const std::string& person, const std::vector<FaceRecord>& faces) override {
+    return add_faces_as("import", person, faces);
   }
 
   std::optional<std::string> find_content(const std::string& content_sha256) override {
@@ -292,8 +297,10 @@ class PostgresStore final : public GalleryStore {
       const auto id = person_id(name);
       if (!id) throw person_not_found(name);
       changed_ = face_ids_of(*id);
+      // Its faces, their crops and embeddings go with it (ON DELETE CASCADE).
       db_.exec("DELETE FROM faceid.people WHERE id = $1", PgParams().integer(*id));
       unbind_model_when_empty();
+      audit_ = face_write_entry("remove_person", name, changed_);
       return true;
     });
   }
@@ -307,6 +314,8 @@ class PostgresStore final : public GalleryStore {
       if (person_id(to)) throw Error(ErrorCode::kConflict, "a person named '" + to + "' already exists");
       db_.exec("UPDATE faceid.people SET name = $1 WHERE id = $2", PgParams().text(to).integer(*id));
       changed_ = face_ids_of(*id);
+      audit_ = face_write_entry("rename", from, changed_);
+      audit_->new_name = to;
       return true;
     });
   }
@@ -314,12 +323,17 @@ class PostgresStore final : public GalleryStore {
   bool remove_face(std::int64_t face_id) override {
     bool removed = false;
     write([&] {
-      removed = db_.exec("DELETE FROM faceid.faces WHERE gallery_id = $1 AND id = $2 RETURNING id",
-                         gallery().integer(face_id))
-                    .rows() > 0;
-      if (removed) unbind_model_when_empty();
+      // RETURNING reads the owner before the row goes (a face's person outlives it here).
+      const PgResult owner = db_.exec(
+          "DELETE FROM faceid.faces f USING faceid.people p "
+          "WHERE f.gallery_id = $1 AND f.id = $2 AND p.id = f.person_id RETURNING p.name",
+          gallery().integer(face_id));
+      removed = owner.rows() > 0;
+      if (!removed) return false;
+      unbind_model_when_empty();
       changed_ = {face_id};
-      return removed;
+      audit_ = face_write_entry("remove_face", owner.text(0, 0), changed_);
+      return true;
     });
     return removed;
   }
@@ -363,6 +377,9 @@ class PostgresStore final : public GalleryStore {
         changed_.push_back(id);
       }
       set_model(model_id);
+      audit_ = AuditEntry{};
+      audit_->action = "reindex";
+      audit_->face_count = static_cast<int>(embeddings.size());
       return true;
     });
   }
@@ -396,6 +413,22 @@ class PostgresStore final : public GalleryStore {
     return changes;
   }
 
+  void set_audit_actor(const std::string& actor) override {
+    std::lock_guard lock(mutex_);
+    actor_ = actor;
+  }
+
+  std::vector<AuditEntry> audit(const AuditQuery& query) override {
+    validate_audit_query(query);
+    std::lock_guard lock(mutex_);
+    db_.ensure_connected();
+    const PgResult rows = db_.exec(audit_select_sql("faceid.audit_log", "gallery_id"),
+                                   gallery().text(query.since).integer(query.limit));
+    std::vector<AuditEntry> entries;
+    for (int i = 0; i < rows.rows(); ++i) entries.push_back(read_audit_row(PgRow{rows, i}));
+    return entries;
+  }
+
   void on_external_change(std::function<void()> notify) override {
     std::lock_guard lock(listener_mutex_);
     listener_.reset();
@@ -419,7 +452,17 @@ class PostgresStore final : public GalleryStore {
     // commit in order (a reader that saw version v has seen every change up to v).
     db_.exec("SELECT 1 FROM faceid.galleries WHERE id = $1 FOR UPDATE", gallery());
     changed_.clear();
+    audit_.reset();
     if (!body()) return;
+    if (audit_) {
+      audit_->actor = actor_;
+      PgParams row = gallery();
+      for_each_audit_value(*audit_, [&](const auto& value) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) row.text(value);
+        else row.integer(value);
+      });
+      db_.exec(audit_insert_sql("faceid.audit_log", "gallery_id"), row);
+    }
     const std::int64_t version =
         db_.exec("UPDATE faceid.galleries SET version = version + 1 WHERE id = $1 RETURNING version", gallery())
             .integer(0, 0);
@@ -431,6 +474,26 @@ class PostgresStore final : public GalleryStore {
              gallery().integer(version - kChangeLogVersions));
     db_.exec("SELECT pg_notify($1, $2)", PgParams().text(kChannel).text(target_.gallery));  // sent on commit
     transaction.commit();
+  }
+
+  std::vector<std::int64_t> add_faces_as(const char* action, const std::string& person,
+                                         const std::vector<FaceRecord>& faces) {
+    validate_person_name(person);
+    const std::string batch_model = validate_face_batch(faces);
+    const std::size_t dim = faces.front().embedding.unit.size();
+    std::vector<std::int64_t> ids;
+    write([&] {
+      const std::string model = bind_for_batch(batch_model, dim);
+      reject_enrolled_content(faces, [this](const std::string& sha) { return content_owner(sha); });
+      db_.exec("INSERT INTO faceid.people(gallery_id, name) VALUES ($1, $2) ON CONFLICT (gallery_id, name) DO NOTHING",
+               gallery().text(person));
+      const std::int64_t owner_id = *person_id(person);
+      for (const auto& face : faces) ids.push_back(insert_face(owner_id, model, face));
+      changed_ = ids;
+      audit_ = face_write_entry(action, person, ids);
+      return true;
+    });
+    return ids;
   }
 
   // 0 for a database FaceID never used. Needs no write privilege, so a database migrated by
@@ -559,6 +622,8 @@ class PostgresStore final : public GalleryStore {
   PgConnection db_;
   std::int64_t gallery_id_ = 0;
   std::vector<std::int64_t> changed_;  // faces the running write touched, for the change log
+  std::optional<AuditEntry> audit_;    // the running write's audit row (none: not logged)
+  std::string actor_ = local_audit_actor();
   std::mutex listener_mutex_;
   std::unique_ptr<ChangeListener> listener_;
 };

@@ -20,7 +20,7 @@
 namespace faceid {
 
 // Migrations this build applies; a database with a higher one is refused.
-inline constexpr int kPostgresSchemaVersion = 1;
+inline constexpr int kPostgresSchemaVersion = 2;
 
 struct PostgresStoreOptions {
   // How long opening retries (with back-off) while the server cannot be reached.

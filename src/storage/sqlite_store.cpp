@@ -8,11 +8,13 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 #include "core/private_files.hpp"
 #include "faceid/error.hpp"
 #include "faceid/store_check.hpp"
 #include "storage/record_codec.hpp"
+#include "storage/sqlite_audit_log.hpp"
 #include "storage/sqlite_db.hpp"
 
 namespace fs = std::filesystem;
@@ -60,6 +62,8 @@ const char* const kMigrations[] = {
       face_id INTEGER NOT NULL,
       PRIMARY KEY (version, face_id)) WITHOUT ROWID;
     )sql",
+    // 3: the append-only audit log (GalleryStore::audit): one row per write, in its transaction.
+    kSqliteAuditSchema,
 };
 // The problems PRAGMA `check` (integrity_check or quick_check) reports; empty when intact.
 std::vector<std::string> integrity_problems(SqliteDb& db, const char* check) {
@@ -127,19 +131,11 @@ class SqliteStore final : public GalleryStore {
   }
 
   std::vector<std::int64_t> add_faces(const std::string& person, const std::vector<FaceRecord>& faces) override {
-    validate_person_name(person);
-    const std::string batch_model = validate_face_batch(faces);
-    const std::size_t dim = faces.front().embedding.unit.size();
-    std::vector<std::int64_t> ids;
-    write([&] {
-      const std::string model = bind_for_batch(batch_model, dim);
-      reject_enrolled_content(faces, [this](const std::string& sha) { return content_owner(sha); });
-      const std::int64_t owner_id = find_or_create_person(person);
-      for (const auto& face : faces) ids.push_back(insert_face(owner_id, model, face));
-      changed_ = ids;
-      return true;
-    });
-    return ids;
+    return add_faces_as("enroll", person, faces);
+  }
+
+  std::vector<std::int64_t> import_faces(const std::string& person, const std::vector<FaceRecord>& faces) override {
+    return add_faces_as("import", person, faces);
   }
 
   std::optional<std::string> find_content(const std::string& content_sha256) override {
@@ -152,8 +148,10 @@ class SqliteStore final : public GalleryStore {
       const auto id = person_id(name);
       if (!id) throw person_not_found(name);
       changed_ = face_ids_of(*id);
+      // Its faces, their crops and embeddings go with it (ON DELETE CASCADE).
       SqliteStatement(db_, "DELETE FROM people WHERE id = ?").bind_int(1, *id).run();
       unbind_model_when_empty();
+      audit_ = face_write_entry("remove_person", name, changed_);
       return true;
     });
   }
@@ -167,6 +165,8 @@ class SqliteStore final : public GalleryStore {
       if (person_id(to)) throw Error(ErrorCode::kConflict, "a person named '" + to + "' already exists");
       SqliteStatement(db_, "UPDATE people SET name = ? WHERE id = ?").bind_text(1, to).bind_int(2, *id).run();
       changed_ = face_ids_of(*id);
+      audit_ = face_write_entry("rename", from, changed_);
+      audit_->new_name = to;
       return true;
     });
   }
@@ -174,11 +174,15 @@ class SqliteStore final : public GalleryStore {
   bool remove_face(std::int64_t face_id) override {
     bool removed = false;
     write([&] {
+      SqliteStatement owner(db_, "SELECT p.name FROM faces f JOIN people p ON p.id = f.person_id WHERE f.id = ?");
+      owner.bind_int(1, face_id);
+      if (!owner.step()) return false;
+      audit_ = face_write_entry("remove_face", owner.text(0), {face_id});
       SqliteStatement(db_, "DELETE FROM faces WHERE id = ?").bind_int(1, face_id).run();
-      removed = db_.changes() > 0;
-      if (removed) unbind_model_when_empty();
+      removed = true;
+      unbind_model_when_empty();
       changed_ = {face_id};
-      return removed;
+      return true;
     });
     return removed;
   }
@@ -220,8 +224,22 @@ class SqliteStore final : public GalleryStore {
         changed_.push_back(id);
       }
       set_meta_text("embedding_model", model_id);
+      audit_ = AuditEntry{};
+      audit_->action = "reindex";
+      audit_->face_count = static_cast<int>(embeddings.size());
       return true;
     });
+  }
+
+  void set_audit_actor(const std::string& actor) override {
+    std::lock_guard lock(mutex_);
+    actor_ = actor;
+  }
+
+  std::vector<AuditEntry> audit(const AuditQuery& query) override {
+    validate_audit_query(query);
+    std::lock_guard lock(mutex_);
+    return select_audit_rows(db_, query);
   }
 
   std::int64_t version() override {
@@ -265,7 +283,12 @@ class SqliteStore final : public GalleryStore {
                                                 "); FaceID no longer writes to it. " + damaged_store_advice());
     SqliteTransaction transaction(db_, SqliteTransaction::Kind::kWrite);
     changed_.clear();
+    audit_.reset();
     if (!body()) return;
+    if (audit_) {
+      audit_->actor = actor_;
+      insert_audit_row(db_, *audit_);
+    }
     db_.exec("UPDATE meta SET value = value + 1 WHERE key = 'version'");
     const std::int64_t version = current_version();
     SqliteStatement log(db_, "INSERT OR IGNORE INTO face_changes(version, face_id) VALUES (?, ?)");
@@ -274,6 +297,24 @@ class SqliteStore final : public GalleryStore {
         .bind_int(1, version - kChangeLogVersions)
         .run();
     transaction.commit();
+  }
+
+  std::vector<std::int64_t> add_faces_as(const char* action, const std::string& person,
+                                         const std::vector<FaceRecord>& faces) {
+    validate_person_name(person);
+    const std::string batch_model = validate_face_batch(faces);
+    const std::size_t dim = faces.front().embedding.unit.size();
+    std::vector<std::int64_t> ids;
+    write([&] {
+      const std::string model = bind_for_batch(batch_model, dim);
+      reject_enrolled_content(faces, [this](const std::string& sha) { return content_owner(sha); });
+      const std::int64_t owner_id = find_or_create_person(person);
+      for (const auto& face : faces) ids.push_back(insert_face(owner_id, model, face));
+      changed_ = ids;
+      audit_ = face_write_entry(action, person, ids);
+      return true;
+    });
+    return ids;
   }
 
   std::int64_t current_version() {
@@ -434,6 +475,8 @@ class SqliteStore final : public GalleryStore {
   std::uintmax_t quick_check_max_bytes_;
   SqliteDb db_;
   std::vector<std::int64_t> changed_;  // faces the running write touched, for the change log
+  std::optional<AuditEntry> audit_;    // the running write's audit row (none: not logged)
+  std::string actor_ = local_audit_actor();
 };
 
 }  // namespace

@@ -23,7 +23,7 @@
 namespace faceid {
 
 // Schema version this build writes. Files with a higher one are refused, lower ones migrated.
-inline constexpr int kSqliteSchemaVersion = 2;
+inline constexpr int kSqliteSchemaVersion = 3;
 
 struct SqliteStoreOptions {
   // How long a call waits for another connection's lock before failing with kUnavailable.

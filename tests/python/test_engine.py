@@ -131,3 +131,20 @@ def test_errors_carry_typed_codes(engine, tmp_path):
     codes = {cls.code for cls in vars(faceid).values() if isinstance(cls, type) and issubclass(cls, faceid.Error)}
     assert codes == {None, "bad_image", "no_face", "not_found", "conflict", "corrupt_store", "model_mismatch",
                      "model_invalid", "bad_request", "io_error", "unavailable"}
+
+
+def test_audit_lists_the_writes_of_this_process(tmp_path):
+    """Runs on what set-up installs. Python writes are recorded as python:USER."""
+    gallery = str(tmp_path / "g.db")
+    engine = faceid.Engine(gallery=gallery)
+    assert engine.enroll("someone", [sample_photo(2)])[0].status == "enrolled"
+    engine.rename_person("someone", "somebody")
+    entries = faceid.audit(gallery)
+    assert [e.action for e in entries] == ["rename", "enroll"]
+    assert all(e.actor.startswith("python:") for e in entries)
+    assert entries[1].person == "someone" and entries[1].face_count == 1 and len(entries[1].face_ids) == 1
+    assert entries[0].new_name == "somebody"
+    assert len(faceid.audit(gallery, limit=1)) == 1
+    assert faceid.audit(gallery, since="2999-01-01") == []
+    with pytest.raises(faceid.BadRequestError):
+        faceid.audit(gallery, limit=0)
