@@ -694,6 +694,21 @@ TEST(RetryDetector, TwoStepDetectionGivesTheFacesOfTheRetryInTheOriginalImage) {
   EXPECT_GE(retried, 3);
 }
 
+TEST(RetryDetector, SinglePassIsThePrimaryWithoutRetries) {
+  FACEID_REQUIRE_MODELS();
+  const auto retry = retrying(default_detector());
+  const auto plain = default_detector();
+  EXPECT_EQ(&plain->single_pass(), plain.get());
+  int missed = 0;
+  for (const cv::Mat& chip : tight_chips()) {
+    if (!plain->detect(chip).empty()) continue;
+    ++missed;
+    EXPECT_FALSE(retry->detect_boxes(chip).empty());
+    EXPECT_TRUE(retry->single_pass().detect_boxes(chip).empty()) << "live video must not pay the retry";
+  }
+  EXPECT_GE(missed, 3);
+}
+
 TEST(RetryDetector, FallbackFacesComeWithLandmarksWhenThePrimaryGivesThemWithItsBoxes) {
   FACEID_REQUIRE_MODELS();
   FACEID_REQUIRE_DATASET(asian, "asian_faces_dev");

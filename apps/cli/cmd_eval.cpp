@@ -103,9 +103,6 @@ void fill_protocol(eval::ProtocolOptions& request, const GlobalOptions& globals,
   request.grid = grid_of(flags.grid);
 }
 
-void print_notes(const std::vector<std::string>& notes) {
-  for (const auto& note : notes) std::cerr << note << "\n";
-}
 
 // ---------------------------------------------------------------- formatting
 
@@ -181,6 +178,22 @@ void print_failures(std::ostream& out, const std::vector<eval::FailedImage>& fai
   if (failures.empty()) return;
   out << "\nImages without a usable face (" << failures.size() << "); every pair or search using one counts as an error:\n\n";
   for (const auto& failure : failures) out << "- `" << failure.image << "` " << failure.status << " (" << failure.setting << ")\n";
+}
+
+// A protocol's report: JSON lines (results, then failed images) or its Markdown on stdout, notes
+// on stderr, and the --csv / --markdown files asked for.
+template <typename Report>
+void output_report(const Report& report, const std::string& markdown, const Table& table, const EvalFlags& flags,
+                   const GlobalOptions& globals) {
+  for (const auto& note : report.notes) std::cerr << note << "\n";
+  if (globals.output_format() == OutputFormat::kJson) {
+    for (const auto& r : report.rows) print_json_line(eval::to_json(r));
+    for (const auto& f : report.failures) print_json_line(eval::to_json(f));
+  } else {
+    std::cout << markdown;
+  }
+  if (!flags.csv.empty()) write_text(flags.csv, table.csv());
+  if (!flags.markdown.empty()) write_text(flags.markdown, markdown);
 }
 
 // ---------------------------------------------------------------- eval verify
@@ -311,16 +324,7 @@ void run_verify(const VerifyFlags& flags, const GlobalOptions& globals) {
   request.folds = flags.folds;
   request.fars = kFars;
   const auto report = eval::run_verification(request);
-  print_notes(report.notes);
-  const std::string markdown = verify_markdown(report);
-  if (globals.output_format() == OutputFormat::kJson) {
-    for (const auto& r : report.rows) print_json_line(eval::to_json(r));
-    for (const auto& f : report.failures) print_json_line(eval::to_json(f));
-  } else {
-    std::cout << markdown;
-  }
-  if (!flags.eval.csv.empty()) write_text(flags.eval.csv, verify_table(report.rows).csv());
-  if (!flags.eval.markdown.empty()) write_text(flags.eval.markdown, markdown);
+  output_report(report, verify_markdown(report), verify_table(report.rows), flags.eval, globals);
   write_verify_plots(flags, report);
 }
 
@@ -430,16 +434,7 @@ void run_identify(const IdentifyFlags& flags, const GlobalOptions& globals) {
   request.unknown_dir = flags.unknown_dir;
   request.gallery_sizes = parse_gallery_sizes(flags.sizes);
   const auto report = eval::run_identification(request);
-  print_notes(report.notes);
-  const std::string markdown = identify_markdown(report);
-  if (globals.output_format() == OutputFormat::kJson) {
-    for (const auto& r : report.rows) print_json_line(eval::to_json(r));
-    for (const auto& f : report.failures) print_json_line(eval::to_json(f));
-  } else {
-    std::cout << markdown;
-  }
-  if (!flags.eval.csv.empty()) write_text(flags.eval.csv, identify_table(report.rows).csv());
-  if (!flags.eval.markdown.empty()) write_text(flags.eval.markdown, markdown);
+  output_report(report, identify_markdown(report), identify_table(report.rows), flags.eval, globals);
 }
 
 void add_identify(CLI::App* eval_cmd, GlobalOptions& globals, RunState& state) {

@@ -55,6 +55,11 @@ class FaceDetector {
   virtual bool separate_landmarks() const { return false; }
   virtual std::vector<Detection> detect_boxes(const cv::Mat& bgr) const { return detect(bgr); }
   virtual void add_landmarks(const cv::Mat& /*bgr*/, Detection& /*face*/) const {}
+
+  // This detector without its retries of an empty answer (detect_retry, fallback_detector), for
+  // callers that try again anyway: in live video the next frame is the next try, and an empty
+  // room must not cost the retry passes on every frame. add_landmarks() works on its faces.
+  virtual const FaceDetector& single_pass() const { return *this; }
 };
 
 // Builds a detector for `spec` (format ultraface, yunet, scrfd or retinaface) from

@@ -100,6 +100,7 @@ class RetryDetector final : public FaceDetector {
   }
 
   std::string name() const override { return primary_->name(); }
+  const FaceDetector& single_pass() const override { return *primary_; }
 
   // The primary decides: add_landmarks() runs its landmark model on every face, retried or not.
   bool separate_landmarks() const override { return primary_->separate_landmarks(); }

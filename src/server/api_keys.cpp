@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "core/utc_time.hpp"
 #include "faceid/error.hpp"
 #include "faceid/models.hpp"
 #include "faceid/server.hpp"
@@ -132,7 +133,7 @@ ApiKeyStore::Created ApiKeyStore::create(const std::string& collection, const st
   ApiKeyInfo info;
   info.id = random_hex(6);
   info.collection = collection;
-  info.created_at = server_detail::utc_now_iso8601();
+  info.created_at = utc_now_iso8601();
   return issue_locked(std::move(info), "key_create", actor);
 }
 
@@ -142,7 +143,7 @@ ApiKeyStore::Created ApiKeyStore::rotate(const std::string& id, const std::strin
   for (const auto& entry : entries_)
     if (entry.info.id == id) {
       ApiKeyInfo info = entry.info;
-      info.created_at = server_detail::utc_now_iso8601();
+      info.created_at = utc_now_iso8601();
       return issue_locked(std::move(info), "key_rotate", actor);
     }
   throw Error(ErrorCode::kNotFound, "no API key " + id);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/private_files.hpp"
+#include "core/utc_time.hpp"
 #include "faceid/error.hpp"
 #include "faceid/server.hpp"
 #include "server/files.hpp"
@@ -96,7 +97,7 @@ std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool 
   require_valid_name(name, "collection");
   std::lock_guard lock(mutex_);
   if (catalog_.count(name)) throw Error(ErrorCode::kConflict, "collection " + name + " already exists");
-  catalog_[name] = {server_detail::utc_now_iso8601(), liveness};
+  catalog_[name] = {utc_now_iso8601(), liveness};
   std::shared_ptr<Collection> collection;
   try {
     collection = open_locked(name);

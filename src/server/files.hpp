@@ -4,9 +4,6 @@
 
 namespace faceid::server_detail {
 
-// Current UTC time as ISO-8601 ("2026-01-31T12:00:00Z").
-std::string utc_now_iso8601();
-
 // Replaces `path` with `content` via a temporary file and rename, so a crash
 // leaves either the old or the new file. `private_file`: mode 0600.
 void write_file_atomically(const std::string& path, const std::string& content, bool private_file);

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <ctime>
 
 #include "faceid/error.hpp"
 
@@ -88,15 +87,6 @@ AuditEntry face_write_entry(const std::string& action, const std::string& person
   entry.face_count = static_cast<int>(face_ids.size());
   entry.face_ids = std::move(face_ids);
   return entry;
-}
-
-std::string audit_timestamp() {
-  const std::time_t now = std::time(nullptr);
-  std::tm utc{};
-  gmtime_r(&now, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
 }
 
 }  // namespace faceid

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "core/utc_time.hpp"
 #include "faceid/store.hpp"
 
 namespace faceid {
@@ -40,12 +41,9 @@ std::vector<std::int64_t> decode_face_ids(const std::string& text);
 // The row of a write about `person`'s faces (face_count = how many ids).
 AuditEntry face_write_entry(const std::string& action, const std::string& person, std::vector<std::int64_t> face_ids);
 
-// Now, as AuditEntry::at writes it.
-std::string audit_timestamp();
-
 template <typename Bind>
 void for_each_audit_value(const AuditEntry& entry, Bind&& bind) {
-  bind(entry.at.empty() ? audit_timestamp() : entry.at);
+  bind(entry.at.empty() ? utc_now_iso8601() : entry.at);
   bind(entry.actor);
   bind(entry.action);
   bind(entry.collection);

@@ -351,7 +351,7 @@ struct VideoIdentifier::State {
       run_detector = true;  // the new shot's faces, now
     }
     if (run_detector) {
-      tracker.update(engine.detector().detect_boxes(frame));
+      tracker.update(engine.detector().single_pass().detect_boxes(frame));
       ++stats.detector_runs;
     } else {
       tracker.predict();
