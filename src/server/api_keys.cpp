@@ -43,12 +43,6 @@ std::string key_id_of(const std::string& secret) {
   return end == std::string::npos ? std::string() : secret.substr(4, end - 4);
 }
 
-std::int64_t file_mtime_ns(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return 0;
-  return static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
-}
-
 }  // namespace
 
 ApiKeyStore::ApiKeyStore(std::string path) : path_(std::move(path)) {
@@ -57,7 +51,7 @@ ApiKeyStore::ApiKeyStore(std::string path) : path_(std::move(path)) {
 }
 
 void ApiKeyStore::reload_if_changed_locked() {
-  const std::int64_t mtime = file_mtime_ns(path_);
+  const std::int64_t mtime = server_detail::file_mtime_ns(path_);
   if (mtime == loaded_mtime_ns_) return;
   std::vector<Entry> entries;
   const std::string text = server_detail::read_text_file(path_);
@@ -90,7 +84,7 @@ void ApiKeyStore::save_locked() {
                     {"salt", entry.salt_hex},
                     {"sha256", entry.hash_hex}});
   server_detail::write_file_atomically(path_, nlohmann::json{{"keys", keys}}.dump(2) + "\n", true);
-  loaded_mtime_ns_ = file_mtime_ns(path_);
+  loaded_mtime_ns_ = server_detail::file_mtime_ns(path_);
 }
 
 ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info) {
