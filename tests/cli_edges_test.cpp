@@ -183,19 +183,19 @@ TEST(CliEdges, MissingNonDefaultModelNamesTheWayToInstallIt) {
 }
 
 TEST(CliEdges, ModelsInstallFromALocalCopyChecksTheHash) {
-  FACEID_REQUIRE_SHARED_MODEL(yunet, "yunet_120x160_f223594.onnx");
+  FACEID_REQUIRE_MODELS();
+  // The folder set-up installed to serves as the offline copy of one of its models.
+  const ModelSpec spec = ModelManifest::builtin().get("fr_landmark");
   const std::string models = test::temp_dir("cliedges");
-  const std::string folder = fs::path(yunet).parent_path().string();
-  // From the folder of offline copies, then used by identify.
-  const auto r = run_faceid("--model-dir " + quoted(models) + " models install yunet_2022mar --from " + quoted(folder));
+  const auto r = run_faceid("--model-dir " + quoted(models) + " models install fr_landmark --from " +
+                            quoted(test::model_dir()));
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  const ModelSpec spec = ModelManifest::builtin().get("yunet_2022mar");
   EXPECT_EQ(sha256_file(models + "/" + spec.file), spec.sha256);
   std::istringstream listed(run_faceid("--model-dir " + quoted(models) + " models list").out);
   bool installed = false;
   for (std::string line; std::getline(listed, line);) {
     const auto j = nlohmann::json::parse(line);
-    if (j["name"] == "yunet_2022mar") installed = j["installed"].get<bool>();
+    if (j["name"] == "fr_landmark") installed = j["installed"].get<bool>();
   }
   EXPECT_TRUE(installed);
   // A file of the wrong content is refused and nothing is installed.

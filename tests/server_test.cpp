@@ -742,6 +742,38 @@ TEST_F(ServerTest, CollectionsOnOneSqliteFileCatchUpByPolling) {
   EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return writer->face_count() == 0; }));
 }
 
+// Replicas sharing a data folder (and so the catalog): a collection created on one is found by
+// the other without a restart, changes made on both are all kept, and a removal reaches both.
+void expect_replicas_share_the_catalog(const Engine& models, const std::string& store_template) {
+  const std::string dir = test::temp_dir("catalog_replicas");
+  CollectionSet a(models, {dir, store_template});
+  CollectionSet b(models, {dir, store_template});
+  const std::string lobby = test::unique_name("lobby"), hall = test::unique_name("hall");
+  EXPECT_FALSE(b.contains(lobby));
+  a.create(lobby, true);
+  ASSERT_TRUE(b.contains(lobby)) << "a collection created on replica A is unknown to B";
+  EXPECT_TRUE(b.info(lobby).liveness);
+  EXPECT_EQ(b.get(lobby)->face_count(), 0u);
+  b.create(hall);
+  EXPECT_THROW(a.create(hall), Error);  // created on B: A must not make a second one
+  std::set<std::string> listed;
+  for (const auto& info : a.list()) listed.insert(info.name);
+  EXPECT_EQ(listed, (std::set<std::string>{lobby, hall})) << "B's write must not drop A's collection";
+  b.remove(lobby);
+  EXPECT_FALSE(a.contains(lobby));
+  EXPECT_THROW(a.get(lobby), Error);
+  EXPECT_TRUE(a.contains(hall));
+}
+
+TEST_F(ServerTest, ReplicasOnOneDataFolderSeeEachOthersCollections) {
+  expect_replicas_share_the_catalog(*models_, "");
+}
+
+TEST_F(ServerTest, ReplicasOnOnePostgresDatabaseSeeEachOthersCollections) {
+  FACEID_REQUIRE_POSTGRES();
+  expect_replicas_share_the_catalog(*models_, test::postgres_url());
+}
+
 // Two replicas of the server on one PostgreSQL database: a face enrolled on one is
 // recognised by the other within a second (LISTEN/NOTIFY), and so is a removal.
 TEST_F(ServerTest, ReplicasOnOnePostgresDatabaseShareFacesWithinASecond) {

@@ -349,7 +349,8 @@ void add_watch_command(CLI::App& app, GlobalOptions& globals, RunState& state) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--max-frames", options->max_frames, "Stop after this many frames (0 = no limit)")
       ->capture_default_str();
-  cmd->add_option("--reconnect", options->reconnects, "Reconnect attempts for cameras and streams that drop")
+  cmd->add_option("--reconnect", options->reconnects, "Reconnect attempts for cameras and streams that drop (0.5 s, 1 s, 2 s ... at most 8 s apart); "
+                  "exit 1 when all fail")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->callback([options, &globals, &state] { run_watch(*options, globals, state); });

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include <opencv2/core/utils/logger.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli.hpp"
@@ -17,6 +18,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "faceid 0.1.0");
   GlobalOptions globals;
   RunState state;
+  // Logs go to stderr: stdout carries the results (JSON lines a caller parses).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("faceid"));
 
   add_config_flags(app, globals);
   app.add_option("--format", globals.format, "Output: json (one object per line) | table")

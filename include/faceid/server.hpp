@@ -206,7 +206,7 @@ class CollectionSet {
   void remove(const std::string& name, const std::string& actor = local_audit_actor());  // Error(kNotFound)
   CollectionInfo info(const std::string& name);             // Error(kNotFound)
   std::vector<CollectionInfo> list();
-  bool contains(const std::string& name) const;
+  bool contains(const std::string& name);
   std::string store_uri(const std::string& name) const;
   // The open collections whose store does not answer, with the reason; empty = all ready.
   std::map<std::string, std::string> unready_stores();
@@ -215,7 +215,11 @@ class CollectionSet {
   std::vector<AuditEntry> audit(const AuditQuery& query);
 
  private:
-  void save_catalog_locked() const;
+  // Replicas may share the data folder and so the catalog file: it is re-read whenever another
+  // process replaced it, and changed only under an exclusive lock on a file beside it.
+  void refresh_catalog_locked();
+  void load_catalog_locked();
+  void save_catalog_locked();
   std::shared_ptr<Collection> open_locked(const std::string& name);
 
   const Engine& models_;
@@ -227,6 +231,7 @@ class CollectionSet {
     bool liveness = false;
   };
   std::map<std::string, CatalogEntry> catalog_;
+  std::int64_t catalog_mtime_ns_ = 0;  // of the catalog file last read
   std::map<std::string, std::shared_ptr<Collection>> open_;
 };
 

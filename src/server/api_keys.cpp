@@ -1,5 +1,4 @@
 // API keys: random secrets, stored only as salted SHA-256 hashes.
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -45,12 +44,6 @@ std::string key_id_of(const std::string& secret) {
   return end == std::string::npos ? std::string() : secret.substr(4, end - 4);
 }
 
-std::int64_t file_mtime_ns(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0) return 0;
-  return static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
-}
-
 // The audit row of a change to key `info`.
 AuditEntry key_entry(const char* action, const ApiKeyInfo& info, const std::string& actor) {
   AuditEntry entry;
@@ -75,7 +68,7 @@ ApiKeyStore::ApiKeyStore(std::string path)
 }
 
 void ApiKeyStore::reload_if_changed_locked() {
-  const std::int64_t mtime = file_mtime_ns(path_);
+  const std::int64_t mtime = server_detail::file_mtime_ns(path_);
   if (mtime == loaded_mtime_ns_) return;
   std::vector<Entry> entries;
   const std::string text = server_detail::read_text_file(path_);
@@ -108,7 +101,7 @@ void ApiKeyStore::save_locked() {
                     {"salt", entry.salt_hex},
                     {"sha256", entry.hash_hex}});
   server_detail::write_file_atomically(path_, nlohmann::json{{"keys", keys}}.dump(2) + "\n", true);
-  loaded_mtime_ns_ = file_mtime_ns(path_);
+  loaded_mtime_ns_ = server_detail::file_mtime_ns(path_);
 }
 
 ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info, const char* action, const std::string& actor) {

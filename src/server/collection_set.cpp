@@ -1,4 +1,8 @@
 // The catalog of named collections in a data folder.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -36,6 +40,23 @@ std::string sqlite_file_of(const std::string& uri) {
   return uri.find("://") == std::string::npos ? uri : std::string();
 }
 
+// An exclusive lock on DATA_DIR/collections.json.lock for one read-modify-write of the catalog.
+class CatalogLock {
+ public:
+  explicit CatalogLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)) {
+    if (fd_ < 0 || ::flock(fd_, LOCK_EX) != 0) {
+      if (fd_ >= 0) ::close(fd_);
+      throw Error(ErrorCode::kIo, "cannot lock " + path);
+    }
+  }
+  ~CatalogLock() { ::close(fd_); }  // closing releases the lock
+  CatalogLock(const CatalogLock&) = delete;
+  CatalogLock& operator=(const CatalogLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
 std::string default_server_data_dir() {
@@ -57,15 +78,7 @@ CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
     throw Error(ErrorCode::kBadRequest, "the store URI template must contain {name}");
   // Collection databases hold face data: the folders FaceID creates are private (0700).
   create_private_directories(options_.data_dir + "/collections");
-  const std::string text = server_detail::read_text_file(catalog_path(options_.data_dir));
-  if (text.empty()) return;
-  try {
-    const auto root = nlohmann::json::parse(text);
-    for (const auto& entry : root.at("collections"))
-      catalog_[entry.at("name").get<std::string>()] = {entry.value("created_at", ""), entry.value("liveness", false)};
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::kCorruptStore, catalog_path(options_.data_dir) + " is damaged: " + e.what());
-  }
+  load_catalog_locked();
 }
 
 CollectionSet::~CollectionSet() = default;
@@ -76,12 +89,37 @@ std::string CollectionSet::store_uri(const std::string& name) const {
   return uri;
 }
 
-void CollectionSet::save_catalog_locked() const {
+void CollectionSet::load_catalog_locked() {
+  const std::string path = catalog_path(options_.data_dir);
+  const std::int64_t mtime = server_detail::file_mtime_ns(path);
+  const std::string text = server_detail::read_text_file(path);
+  std::map<std::string, CatalogEntry> catalog;
+  if (!text.empty()) {
+    try {
+      const auto root = nlohmann::json::parse(text);
+      for (const auto& entry : root.at("collections"))
+        catalog[entry.at("name").get<std::string>()] = {entry.value("created_at", ""), entry.value("liveness", false)};
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(ErrorCode::kCorruptStore, path + " is damaged: " + e.what());
+    }
+  }
+  catalog_ = std::move(catalog);
+  catalog_mtime_ns_ = mtime;
+  // Collections another replica removed are closed here too.
+  for (auto it = open_.begin(); it != open_.end();) it = catalog_.count(it->first) ? std::next(it) : open_.erase(it);
+}
+
+void CollectionSet::refresh_catalog_locked() {
+  if (server_detail::file_mtime_ns(catalog_path(options_.data_dir)) != catalog_mtime_ns_) load_catalog_locked();
+}
+
+void CollectionSet::save_catalog_locked() {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [name, entry] : catalog_)
     list.push_back({{"name", name}, {"created_at", entry.created_at}, {"liveness", entry.liveness}});
-  server_detail::write_file_atomically(catalog_path(options_.data_dir),
-                                       nlohmann::json{{"collections", list}}.dump(2) + "\n", false);
+  const std::string path = catalog_path(options_.data_dir);
+  server_detail::write_file_atomically(path, nlohmann::json{{"collections", list}}.dump(2) + "\n", false);
+  catalog_mtime_ns_ = server_detail::file_mtime_ns(path);
 }
 
 std::shared_ptr<Collection> CollectionSet::open_locked(const std::string& name) {
@@ -96,6 +134,8 @@ std::shared_ptr<Collection> CollectionSet::open_locked(const std::string& name) 
 std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool liveness, const std::string& actor) {
   require_valid_name(name, "collection");
   std::lock_guard lock(mutex_);
+  const CatalogLock file_lock(catalog_path(options_.data_dir) + ".lock");
+  load_catalog_locked();
   if (catalog_.count(name)) throw Error(ErrorCode::kConflict, "collection " + name + " already exists");
   catalog_[name] = {utc_now_iso8601(), liveness};
   std::shared_ptr<Collection> collection;
@@ -116,17 +156,21 @@ std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool 
 
 std::shared_ptr<Collection> CollectionSet::get(const std::string& name) {
   std::lock_guard lock(mutex_);
+  refresh_catalog_locked();
   if (!catalog_.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
   return open_locked(name);
 }
 
-bool CollectionSet::contains(const std::string& name) const {
+bool CollectionSet::contains(const std::string& name) {
   std::lock_guard lock(mutex_);
+  refresh_catalog_locked();
   return catalog_.count(name) > 0;
 }
 
 void CollectionSet::remove(const std::string& name, const std::string& actor) {
   std::lock_guard lock(mutex_);
+  const CatalogLock file_lock(catalog_path(options_.data_dir) + ".lock");
+  load_catalog_locked();
   if (!catalog_.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
   // Emptied through the store interface first, so every backend loses the data;
   // a SQLite file of our own is then deleted too.
@@ -152,6 +196,7 @@ CollectionInfo CollectionSet::info(const std::string& name) {
   std::shared_ptr<Collection> collection;
   {
     std::lock_guard lock(mutex_);
+    refresh_catalog_locked();
     const auto it = catalog_.find(name);
     if (it == catalog_.end()) throw Error(ErrorCode::kNotFound, "no collection " + name);
     info.created_at = it->second.created_at;
@@ -167,6 +212,7 @@ std::vector<CollectionInfo> CollectionSet::list() {
   std::vector<std::string> names;
   {
     std::lock_guard lock(mutex_);
+    refresh_catalog_locked();
     for (const auto& entry : catalog_) names.push_back(entry.first);
   }
   std::vector<CollectionInfo> infos;

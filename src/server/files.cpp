@@ -26,6 +26,12 @@ void write_file_atomically(const std::string& path, const std::string& content, 
   if (ec) throw Error(ErrorCode::kIo, "cannot replace " + path + ": " + ec.message());
 }
 
+std::int64_t file_mtime_ns(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0) return 0;
+  return static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
+}
+
 std::string read_text_file(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return {};
