@@ -8,8 +8,9 @@
 
 namespace faceid::cli {
 
-void add_gallery_commands(CLI::App& app, GlobalOptions& globals, RunState& state) {
-  (void)state;
+namespace {
+
+void add_people_commands(CLI::App& app, GlobalOptions& globals) {
   auto* people = app.add_subcommand("people", "List enrolled people with their face counts");
   people->callback([&globals] {
     auto store = open_store(globals.config.gallery);
@@ -43,7 +44,9 @@ void add_gallery_commands(CLI::App& app, GlobalOptions& globals, RunState& state
     store->rename_person((*names)[0], (*names)[1]);
     std::cerr << "renamed " << (*names)[0] << " to " << (*names)[1] << "\n";
   });
+}
 
+void add_embedding_commands(CLI::App& app, GlobalOptions& globals) {
   auto file = std::make_shared<std::string>();
   auto* exporter = app.add_subcommand("export", "Write all embeddings (no photos) to a JSON file");
   exporter->add_option("file", *file, "Output file")->required();
@@ -70,7 +73,9 @@ void add_gallery_commands(CLI::App& app, GlobalOptions& globals, RunState& state
                      {"to_model", report.to_model},
                      {"faces_reindexed", report.faces_reindexed}});
   });
+}
 
+void add_audit_command(CLI::App& app, GlobalOptions& globals) {
   auto query = std::make_shared<AuditQuery>();
   auto* audit = app.add_subcommand("audit", "Show the gallery's audit log of writes, newest first");
   audit->add_option("--since", query->since, "Only writes at or after this UTC date or time (2026-01-31T12:00:00Z)");
@@ -88,6 +93,14 @@ void add_gallery_commands(CLI::App& app, GlobalOptions& globals, RunState& state
                       std::to_string(e.face_count)});
     print_table({"AT", "ACTOR", "ACTION", "PERSON", "FACES"}, rows);
   });
+}
+
+}  // namespace
+
+void add_gallery_commands(CLI::App& app, GlobalOptions& globals, RunState& /*state*/) {
+  add_people_commands(app, globals);
+  add_embedding_commands(app, globals);
+  add_audit_command(app, globals);
 }
 
 }  // namespace faceid::cli

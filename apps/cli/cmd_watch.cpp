@@ -205,6 +205,78 @@ void print_summary(const nlohmann::json& summary, OutputFormat format) {
   print_table({"SUMMARY", "VALUE"}, rows);
 }
 
+// The frames of one watch run through the identifier, with its events, status line, annotated
+// video and window.
+class WatchRun {
+ public:
+  WatchRun(const WatchOptions& options, VideoIdentifier& identifier, OutputFormat format, bool show)
+      : options_(options), identifier_(identifier), format_(format), show_(show), status_(!options.no_status) {}
+
+  // One pass over `source`, its clock starting at `time_offset`; returns why it stopped ("" at
+  // the end of the file).
+  std::string play(VideoSource& source, double time_offset) {
+    cv::Mat frame;
+    double timestamp = 0.;
+    while (true) {
+      if (options_.max_frames > 0 && stats.frames >= options_.max_frames) return "frame limit";
+      const auto frame_started = Clock::now();
+      if (!source.read(frame, timestamp)) return source.end_reason() == "end of file" ? "" : source.end_reason();
+      const double t = time_offset + timestamp;
+      const auto faces = identifier_.process(frame, t);
+      flush_events();
+      const double latency_ms = seconds_since(frame_started) * 1000.;
+      ++stats.frames;
+      stats.media_seconds = t;
+      stats.latency_sum_ms += latency_ms;
+      stats.latency_max_ms = std::max(stats.latency_max_ms, latency_ms);
+      status_.update(stats, faces.size(), latency_ms);
+      output_frame(frame, faces, source.fps());
+    }
+  }
+
+  void flush_events() {
+    for (const auto& event : identifier_.take_events()) {
+      stats.record_event(event);
+      print_event(event, format_);
+    }
+  }
+
+  void close() {
+    status_.close();
+    if (writer_) writer_->writer.release();
+    if (show_) cv::destroyAllWindows();
+  }
+
+  WatchStats stats;
+
+ private:
+  // The frame with boxes and names, into the annotated video and the window.
+  void output_frame(cv::Mat& frame, const std::vector<TrackedFace>& faces, double fps) {
+    if (options_.annotate.empty() && !show_) return;
+    draw_faces(frame, faces);
+    if (!options_.annotate.empty()) {
+      if (!writer_) {
+        writer_.emplace(open_annotation_writer(options_.annotate, fps > 0. ? fps : 25., frame.size()));
+        if (!writer_->warning.empty()) spdlog::warn("{}", writer_->warning);
+        spdlog::debug("annotated video {} written as {}", options_.annotate, writer_->codec);
+      }
+      writer_->writer.write(frame);
+    }
+    if (show_) {
+      cv::imshow("faceid watch", frame);
+      const int key = cv::waitKey(1);
+      if (key == 'q' || key == 27) g_stop.store(true);
+    }
+  }
+
+  const WatchOptions& options_;
+  VideoIdentifier& identifier_;
+  OutputFormat format_;
+  bool show_;
+  StatusLine status_;
+  std::optional<AnnotationWriter> writer_;
+};
+
 void run_watch(const WatchOptions& options, const GlobalOptions& globals, RunState& state) {
   const OutputFormat format = globals.output_format();
   EngineConfig config = globals.engine_config();
@@ -229,76 +301,25 @@ void run_watch(const WatchOptions& options, const GlobalOptions& globals, RunSta
   VideoSourceOptions source_options;
   source_options.reconnect_attempts = options.reconnects;
   source_options.stop = &g_stop;
-  WatchStats stats;
-  StatusLine status(!options.no_status);
-  std::optional<AnnotationWriter> writer;
+  WatchRun run(options, identifier, format, show);
   std::string end_reason;
   double time_offset = 0.;  // replays continue the clock
-  std::size_t faces_in_view = 0;
-
-  auto flush_events = [&] {
-    for (const auto& event : identifier.take_events()) {
-      stats.record_event(event);
-      print_event(event, format);
-    }
-  };
-
   for (int loop = 0; loop < options.loops && end_reason.empty(); ++loop) {
     VideoSource source(options.source, source_options);
     if (loop > 0) identifier.finish(time_offset);  // a replay is a new scene
-    cv::Mat frame;
-    double timestamp = 0.;
-    while (true) {
-      if (options.max_frames > 0 && stats.frames >= options.max_frames) {
-        end_reason = "frame limit";
-        break;
-      }
-      const auto frame_started = Clock::now();
-      if (!source.read(frame, timestamp)) {
-        if (source.end_reason() != "end of file") end_reason = source.end_reason();
-        break;
-      }
-      const double t = time_offset + timestamp;
-      const auto faces = identifier.process(frame, t);
-      flush_events();
-      faces_in_view = faces.size();
-      const double latency_ms = seconds_since(frame_started) * 1000.;
-      ++stats.frames;
-      stats.media_seconds = t;
-      stats.latency_sum_ms += latency_ms;
-      stats.latency_max_ms = std::max(stats.latency_max_ms, latency_ms);
-      status.update(stats, faces_in_view, latency_ms);
-
-      if (!options.annotate.empty() || show) draw_faces(frame, faces);
-      if (!options.annotate.empty()) {
-        if (!writer) {
-          const double fps = source.fps() > 0. ? source.fps() : 25.;
-          writer.emplace(open_annotation_writer(options.annotate, fps, frame.size()));
-          if (!writer->warning.empty()) spdlog::warn("{}", writer->warning);
-          spdlog::debug("annotated video {} written as {}", options.annotate, writer->codec);
-        }
-        writer->writer.write(frame);
-      }
-      if (show) {
-        cv::imshow("faceid watch", frame);
-        const int key = cv::waitKey(1);
-        if (key == 'q' || key == 27) g_stop.store(true);
-      }
-    }
-    stats.reconnects += source.reconnects();
-    stats.failed_reads += source.failed_reads();
-    time_offset = stats.media_seconds + (source.fps() > 0. ? 1. / source.fps() : 0.04);
+    end_reason = run.play(source, time_offset);
+    run.stats.reconnects += source.reconnects();
+    run.stats.failed_reads += source.failed_reads();
+    time_offset = run.stats.media_seconds + (source.fps() > 0. ? 1. / source.fps() : 0.04);
   }
   if (end_reason.empty()) end_reason = "end of file";
 
-  identifier.finish(stats.media_seconds);
-  flush_events();
-  status.close();
-  if (writer) writer->writer.release();
-  if (show) cv::destroyAllWindows();
+  identifier.finish(run.stats.media_seconds);
+  run.flush_events();
+  run.close();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
-  print_summary(summary_json(options, stats, identifier.stats(), end_reason), format);
+  print_summary(summary_json(options, run.stats, identifier.stats(), end_reason), format);
   // A live source that could not be brought back is a failure the caller must see.
   state.exit_code = end_reason.rfind("source lost", 0) == 0 ? 1 : 0;
 }

@@ -4,6 +4,7 @@
 //   auto engine = faceid::Engine::open(config);
 //   for (const auto& face : engine->identify(frame)) use(face.person.value_or("unknown"));
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,13 @@ struct EnrollOutcome {
   std::optional<LivenessResult> liveness;  // set when liveness was checked
 };
 
+// The faces of an enrollment, ready to store (Engine::prepare_enrollment).
+struct EnrollmentBatch {
+  std::vector<EnrollOutcome> outcomes;         // one per image, in order
+  std::vector<FaceRecord> records;             // the faces to store, embedded
+  std::vector<std::size_t> outcome_of_record;  // index into outcomes of each record
+};
+
 struct VerifyResult {
   bool same_person = false;
   float score = 0.f;
@@ -107,11 +115,17 @@ class Engine {
   // Liveness of each face, by the configured liveness model (loaded on first use). Thread-safe.
   std::vector<LivenessResult> check_liveness(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
   float liveness_threshold() const;  // of the liveness model (loaded on first use)
-  // The enrollment gate of every front-end: with `with_liveness`, checks `face` and, unless it
-  // is judged live, marks `outcome` refused (kSpoof / kCannotJudge, with the reason).
-  // True when the face may be enrolled.
-  bool admit_for_enrollment(const cv::Mat& bgr, const Detection& face, EnrollOutcome& outcome,
-                            bool with_liveness) const;
+  // The work of an enrollment before anything is stored, the same for every gallery (this
+  // engine's, a server collection's): per image, decode (within `limits`), detect, take the
+  // subject face, the liveness gate (with `with_liveness`: a face not judged live is refused,
+  // kSpoof / kCannotJudge), the crop, then one batch of embeddings. An image whose bytes appear
+  // twice is a duplicate; `enrolled_as(sha256)`, when given, names the owner of content already
+  // stored, so that its work is skipped (the caller checks again under its write lock). With
+  // `strict`, the first refused image throws instead.
+  EnrollmentBatch prepare_enrollment(
+      const std::string& person, const std::vector<EnrollImage>& images, const ImageLimits& limits,
+      bool with_liveness, bool strict,
+      const std::function<std::optional<std::string>(const std::string&)>& enrolled_as = {}) const;
   // Matches given embeddings (from embed()) against the gallery.
   FaceResult match(const Embedding& embedding, int candidates) const;
   std::vector<Detection> detect(const cv::Mat& bgr) const;

@@ -285,18 +285,6 @@ std::vector<LivenessResult> Engine::check_liveness(const cv::Mat& bgr, const std
 
 float Engine::liveness_threshold() const { return impl_->liveness_checker().threshold(); }
 
-bool Engine::admit_for_enrollment(const cv::Mat& bgr, const Detection& face, EnrollOutcome& outcome,
-                                  bool with_liveness) const {
-  if (!with_liveness) return true;
-  const LivenessResult live = check_liveness(bgr, {face}).front();
-  outcome.liveness = live;
-  const auto refusal = liveness_refusal(live);
-  if (!refusal) return true;
-  outcome.status = live.judged() ? EnrollStatus::kSpoof : EnrollStatus::kCannotJudge;
-  outcome.message = *refusal;
-  return false;
-}
-
 std::vector<FaceResult> Engine::identify(const cv::Mat& bgr) const {
   return identify(bgr, impl_->config.liveness.enabled);
 }
@@ -350,29 +338,43 @@ VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b, bool with_livene
   return result;
 }
 
-std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::vector<EnrollImage>& images,
-                                          bool strict) {
-  Impl& impl = *impl_;
-  std::vector<EnrollOutcome> outcomes;
-  std::vector<FaceRecord> records;
-  std::vector<std::size_t> record_outcome;  // index into outcomes of each record
+namespace {
+
+// With liveness, checks `face` and, unless it is judged live, marks `outcome` refused.
+bool admit_live(const Engine& engine, const cv::Mat& bgr, const Detection& face, EnrollOutcome& outcome) {
+  const LivenessResult live = engine.check_liveness(bgr, {face}).front();
+  outcome.liveness = live;
+  const auto refusal = liveness_refusal(live);
+  if (!refusal) return true;
+  outcome.status = live.judged() ? EnrollStatus::kSpoof : EnrollStatus::kCannotJudge;
+  outcome.message = *refusal;
+  return false;
+}
+
+}  // namespace
+
+EnrollmentBatch Engine::prepare_enrollment(
+    const std::string& person, const std::vector<EnrollImage>& images, const ImageLimits& limits, bool with_liveness,
+    bool strict, const std::function<std::optional<std::string>(const std::string&)>& enrolled_as) const {
+  const Impl& impl = *impl_;
+  EnrollmentBatch batch;
   std::vector<cv::Mat> crops;
   std::set<std::string> hashes_in_batch;
   for (const auto& image : images) {
     EnrollOutcome outcome;
     outcome.source = image.source;
     const std::string sha = sha256_hex(image.bytes.data(), image.bytes.size());
-    const auto owner = impl.store->find_content(sha);
-    if (owner || hashes_in_batch.count(sha)) {
+    const auto owner = enrolled_as ? enrolled_as(sha) : std::nullopt;
+    if (owner || !hashes_in_batch.insert(sha).second) {
       outcome.status = EnrollStatus::kDuplicate;
-      outcome.message = "already enrolled as " + (owner ? *owner : person);
+      outcome.message = owner ? "already enrolled as " + *owner : "the same image appears twice in this enrollment";
       if (owner && *owner != person && strict)
         throw Error(ErrorCode::kConflict, image.source + " is already enrolled as " + *owner);
-      outcomes.push_back(outcome);
+      batch.outcomes.push_back(outcome);
       continue;
     }
     try {
-      const cv::Mat bgr = decode_image(image.bytes, impl.config.limits);
+      const cv::Mat bgr = decode_image(image.bytes, limits);
       const auto faces = detect(bgr);
       outcome.faces_found = static_cast<int>(faces.size());
       if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found");
@@ -385,28 +387,37 @@ std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::
       record.source = image.source;
       record.detection = subject_face(faces);
       outcome.detection = record.detection;
-      if (!admit_for_enrollment(bgr, record.detection, outcome, impl.config.liveness.enabled)) {
+      if (with_liveness && !admit_live(*this, bgr, record.detection, outcome)) {
         if (strict) throw Error(ErrorCode::kBadRequest, image.source + ": " + outcome.message);
-        outcomes.push_back(outcome);
+        batch.outcomes.push_back(outcome);
         continue;
       }
       crops.push_back(impl.crop(bgr, record.detection));
       if (impl.config.keep_crops) cv::imencode(".jpg", crops.back(), record.crop_jpeg, {cv::IMWRITE_JPEG_QUALITY, 95});
-      outcome.detection = record.detection;
-      hashes_in_batch.insert(sha);
-      record_outcome.push_back(outcomes.size());
-      records.push_back(std::move(record));
+      batch.outcome_of_record.push_back(batch.outcomes.size());
+      batch.records.push_back(std::move(record));
     } catch (const Error& e) {
       if (strict) throw Error(e.code(), image.source + ": " + e.what());
       outcome.status = e.code() == ErrorCode::kNoFace ? EnrollStatus::kNoFace : EnrollStatus::kBadImage;
       outcome.message = e.what();
     }
-    outcomes.push_back(outcome);
+    batch.outcomes.push_back(outcome);
   }
-  if (records.empty()) return outcomes;
-
+  if (crops.empty()) return batch;
   const auto embeddings = impl.embedder->embed(crops);
-  for (std::size_t i = 0; i < records.size(); ++i) records[i].embedding = embeddings[i];
+  for (std::size_t i = 0; i < batch.records.size(); ++i) batch.records[i].embedding = embeddings[i];
+  return batch;
+}
+
+std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::vector<EnrollImage>& images,
+                                          bool strict) {
+  Impl& impl = *impl_;
+  EnrollmentBatch batch = prepare_enrollment(
+      person, images, impl.config.limits, impl.config.liveness.enabled, strict,
+      [&impl](const std::string& sha) { return impl.store->find_content(sha); });
+  if (batch.records.empty()) return std::move(batch.outcomes);
+  auto& outcomes = batch.outcomes;
+  const auto& records = batch.records;
 
   std::unique_lock lock(impl.mutex);
   impl.require_compatible_gallery();
@@ -414,7 +425,7 @@ std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::
     impl.store->bind_model(impl.model_id);
     impl.gallery_model = impl.model_id;
   }
-  const auto ids = add_new_faces(*impl.store, person, records, outcomes, record_outcome);
+  const auto ids = add_new_faces(*impl.store, person, records, outcomes, batch.outcome_of_record);
   for (std::size_t i = 0; i < records.size(); ++i)
     if (ids[i] != 0) {
       impl.index.add_face(ids[i], person, records[i].embedding);

@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <set>
 
-#include <opencv2/imgcodecs.hpp>
 #include <spdlog/spdlog.h>
 
 #include "faceid/error.hpp"
@@ -205,56 +204,11 @@ std::vector<EnrollOutcome> Collection::add_faces(const std::string& subject,
                                                  const ImageLimits& limits, const std::string& actor) {
   require_valid_name(subject, "subject");
   // The slow part (decode, detect, embed) runs without any lock.
-  std::vector<EnrollOutcome> outcomes;
-  std::vector<FaceRecord> records;
-  std::vector<std::size_t> outcome_of_record;
-  std::vector<cv::Mat> images_bgr;
-  std::vector<Detection> faces_to_embed;
-  std::set<std::string> hashes_in_request;
-  for (const auto& image : images) {
-    EnrollOutcome outcome;
-    outcome.source = image.source;
-    const std::string sha = sha256_hex(image.bytes.data(), image.bytes.size());
-    if (!hashes_in_request.insert(sha).second) {
-      outcome.status = EnrollStatus::kDuplicate;
-      outcome.message = "the same image appears twice in the request";
-      outcomes.push_back(outcome);
-      continue;
-    }
-    try {
-      cv::Mat bgr = decode_image(image.bytes, limits);
-      const auto faces = models_.detect(bgr);
-      outcome.faces_found = static_cast<int>(faces.size());
-      if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found");
-      if (faces.size() > 1)
-        outcome.message = std::to_string(faces.size()) + " faces found; the largest confident one was enrolled";
-      FaceRecord record;
-      record.person = subject;
-      record.model_id = models_.embedder_model_id();
-      record.content_sha256 = sha;
-      record.source = image.source;
-      record.detection = subject_face(faces);
-      outcome.detection = record.detection;
-      if (!models_.admit_for_enrollment(bgr, record.detection, outcome,
-                                        models_.config().liveness.enabled || liveness_default_)) {
-        outcomes.push_back(outcome);
-        continue;
-      }
-      if (models_.config().keep_crops)
-        cv::imencode(".jpg", models_.aligned_crop(bgr, record.detection), record.crop_jpeg,
-                     {cv::IMWRITE_JPEG_QUALITY, 95});
-      outcome.detection = record.detection;
-      outcome_of_record.push_back(outcomes.size());
-      records.push_back(std::move(record));
-      images_bgr.push_back(std::move(bgr));
-    } catch (const Error& e) {
-      outcome.status = e.code() == ErrorCode::kNoFace ? EnrollStatus::kNoFace : EnrollStatus::kBadImage;
-      outcome.message = e.what();
-    }
-    outcomes.push_back(outcome);
-  }
-  for (std::size_t i = 0; i < records.size(); ++i)
-    records[i].embedding = models_.embed(images_bgr[i], {records[i].detection}).front();
+  EnrollmentBatch batch = models_.prepare_enrollment(subject, images, limits,
+                                                     models_.config().liveness.enabled || liveness_default_, false);
+  auto& outcomes = batch.outcomes;
+  auto& records = batch.records;
+  const auto& outcome_of_record = batch.outcome_of_record;
 
   std::unique_lock index_lock(index_mutex_);
   std::lock_guard store_lock(store_mutex_);
