@@ -133,7 +133,8 @@ def test_errors_carry_typed_codes(engine, tmp_path):
         faceid.Engine(gallery=":memory:", model_dir=str(tmp_path), embedder_file=str(tmp_path / "none.onnx"))
     codes = {cls.code for cls in vars(faceid).values() if isinstance(cls, type) and issubclass(cls, faceid.Error)}
     assert codes == {None, "bad_image", "no_face", "not_found", "conflict", "corrupt_store", "model_mismatch",
-                     "model_invalid", "bad_request", "io_error", "unavailable"}
+                     "model_invalid", "bad_request", "io_error", "unavailable", "unauthorized", "forbidden",
+                     "too_large", "overloaded", "request_timeout", "internal"}
 
 
 def test_audit_lists_the_writes_of_this_process(tmp_path):
