@@ -28,6 +28,12 @@ class ModelInvalidError(Error): ...  # "model_invalid"
 class BadRequestError(Error): ...  # "bad_request"
 class IoError(Error): ...  # "io_error"
 class UnavailableError(Error): ...  # "unavailable"
+class UnauthorizedError(Error): ...  # "unauthorized"
+class ForbiddenError(Error): ...  # "forbidden"
+class TooLargeError(Error): ...  # "too_large"
+class OverloadedError(Error): ...  # "overloaded"
+class RequestTimeoutError(Error): ...  # "request_timeout"
+class InternalError(Error): ...  # "internal"
 
 class Detection:
     """A face found by the detector."""
