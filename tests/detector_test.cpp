@@ -1,5 +1,7 @@
 // Face detection: overlap maths on hand-computed boxes, then every detector format on
 // real photographs (LFW portraits, the demo's group photos).
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <functional>
@@ -668,6 +670,25 @@ TEST(RetryDetector, FindsNoFaceWhereThereIsNone) {
   const cv::Mat head_edge = read_image(asian + "/images/casia5_019/casia5_019_004.png");
   EXPECT_TRUE(retry->detect(head_edge).empty());
   EXPECT_TRUE(retrying(create_detector(manifest().get("scrfd_500m"), scrfd_file, {}), default_detector())->detect(head_edge).empty());
+}
+
+// Peak resident memory of this process so far, in MiB.
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+TEST(RetryDetector, ALongStripGetsNoCopyManyTimesItsSize) {
+  FACEID_REQUIRE_MODELS();
+  const auto retry = retrying(default_detector());
+  // 100 x 40000 plain pixels (11 MiB): a border of 0.4 x its longer side on every side would
+  // make a copy of 17 GB.
+  const cv::Mat strip(40000, 100, CV_8UC3, cv::Scalar::all(90));
+  const double before = peak_rss_mib();
+  EXPECT_TRUE(retry->detect(strip).empty());
+  EXPECT_TRUE(retry->detect(strip.t()).empty());
+  EXPECT_LT(peak_rss_mib() - before, 400.0) << "the retry copy must stay within a few times the image";
 }
 
 TEST(RetryDetector, TwoStepDetectionGivesTheFacesOfTheRetryInTheOriginalImage) {

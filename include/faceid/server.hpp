@@ -282,6 +282,9 @@ class ApiKeyStore {
   };
   void reload_if_changed_locked();
   void save_locked();
+  // Writes the key file with its audit rows; when either fails, the keys in memory are read back
+  // from the file at the next call, so memory never holds a change the file does not.
+  void save_audited_locked(const std::vector<AuditEntry>& changes);
   Created issue_locked(ApiKeyInfo info, const char* action, const std::string& actor);
 
   std::string path_;

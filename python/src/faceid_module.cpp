@@ -427,7 +427,7 @@ void fill_protocol(eval::ProtocolOptions& request, const py::object& root, int l
                    const py::object& cache, const py::object& by_group, const std::string& norm,
                    const py::object& cohort, int cohort_top_k, const py::object& model_dir, const py::kwargs& config) {
   const auto text = [](const py::object& value) {
-    return value.is_none() ? std::string() : py::str(py::module_::import("os").attr("fspath")(value)).cast<std::string>();
+    return value.is_none() ? std::string() : py::module_::import("os").attr("fsdecode")(value).cast<std::string>();
   };
   request.base = config_from_kwargs(py::none(), model_dir, config);
   request.root = text(root);
@@ -445,12 +445,22 @@ void fill_protocol(eval::ProtocolOptions& request, const py::object& root, int l
   request.cohort_dir = text(cohort);
 }
 
-// One path (str or os.PathLike) or an iterable of them.
+// One path (str, bytes or os.PathLike) or an iterable of them; Error(kBadRequest) for none.
 std::vector<std::string> path_list(const py::object& paths) {
+  const auto fsdecode = py::module_::import("os").attr("fsdecode");
   std::vector<std::string> out;
-  const bool one = py::isinstance<py::str>(paths) || py::hasattr(paths, "__fspath__");
-  for (const auto& path : one ? py::tuple(py::make_tuple(paths)) : py::tuple(paths)) out.push_back(py::str(py::module_::import("os").attr("fspath")(path)).cast<std::string>());
+  const bool one = py::isinstance<py::str>(paths) || py::isinstance<py::bytes>(paths) || py::hasattr(paths, "__fspath__");
+  for (const auto& path : one ? py::tuple(py::make_tuple(paths)) : py::tuple(paths))
+    out.push_back(fsdecode(path).cast<std::string>());
+  if (out.empty()) throw Error(ErrorCode::kBadRequest, "no path given");
   return out;
+}
+
+std::string one_path(const py::object& path, const char* what) {
+  const auto paths = path_list(path);
+  if (paths.size() != 1) throw Error(ErrorCode::kBadRequest, std::string(what) + " is one path, got " +
+                                                                 std::to_string(paths.size()));
+  return paths.front();
 }
 
 template <typename Report>
@@ -489,8 +499,8 @@ void bind_eval(py::module_& m) {
          const py::kwargs& config) {
         eval::IdentificationRequest request;
         fill_protocol(request, root, limit, threads, cache, by_group, norm, cohort, cohort_top_k, model_dir, config);
-        request.protocol_file = path_list(protocol).front();
-        if (!unknown_dir.is_none()) request.unknown_dir = path_list(unknown_dir).front();
+        request.protocol_file = one_path(protocol, "protocol");
+        if (!unknown_dir.is_none()) request.unknown_dir = one_path(unknown_dir, "unknown_dir");
         request.gallery_sizes = gallery_sizes;
         const auto report = [&] {
           py::gil_scoped_release nogil;

@@ -28,6 +28,16 @@ constexpr double kMaxEnlargement = 2.0;
 // 4K frame stays as small as the frame. (Faces under the detector's min_face_size on the shrunk
 // copy, 36 px of a 640x480 frame, are not looked for again.)
 constexpr int kCopyLongerSide = 640;
+// Only images about as wide as tall get a padded copy: a face chip or a photo is, and the border
+// (a share of the longer side, on every side) of a long strip would make a copy many times the
+// image's size. With this bound the copy holds at most a few times the image's pixels
+// (a chip: at most 2x enlarged; a photo: its longer side stays within max(its own, 640)).
+constexpr double kMaxAspectForCopy = 4.0;
+
+bool worth_padding(const cv::Size& size) {
+  const int shorter = std::min(size.width, size.height), longer = std::max(size.width, size.height);
+  return shorter > 0 && longer <= kMaxAspectForCopy * shorter;
+}
 
 // How much to enlarge (> 1) or shrink (< 1) `size` before padding it.
 double copy_factor(const cv::Size& size) {
@@ -123,7 +133,7 @@ class RetryDetector final : public FaceDetector {
     std::vector<Detection> faces = primary_pass(*primary_, image);
     if (!faces.empty()) return faces;
     std::optional<RetryCopy> copy;
-    if (options_.padded_copy) {
+    if (options_.padded_copy && worth_padding(image.size())) {
       copy = padded_copy(image);
       faces = to_original(primary_pass(*primary_, copy->image), *copy, options_.min_face_size);
       if (!faces.empty()) return faces;

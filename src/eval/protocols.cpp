@@ -123,7 +123,7 @@ FacesByPath embed_all(const Engine& engine, const std::vector<std::string>& path
                                        [](const ImageFace& face) { return face.status == FaceStatus::kMissing; });
   if (!unique.empty() && all_missing)
     throw Error(ErrorCode::kNotFound, "none of the " + std::to_string(unique.size()) + " images exists (e.g. " +
-                                          unique.front() + "): pass the dataset folder as the root");
+                                          unique.front() + "): pass the dataset folder as the root (--root)");
   FacesByPath by_path;
   for (std::size_t i = 0; i < unique.size(); ++i) by_path.emplace(unique[i], faces[i]);
   return by_path;
@@ -154,6 +154,13 @@ std::string rate_text(double rate) {
   std::ostringstream out;
   out << rate;
   return out.str();
+}
+
+// Why a grid produced nothing: each setting's reason.
+Error no_setting_loaded(const std::vector<std::string>& notes) {
+  std::string message = "no configuration of the grid could be loaded";
+  for (const auto& note : notes) message += "; " + note;
+  return Error(ErrorCode::kModelInvalid, message);
 }
 
 bool has_both_classes(const std::vector<ScoredPair>& pairs) {
@@ -386,13 +393,14 @@ VerificationReport run_verification(const VerificationRequest& request) {
                        report.rows.push_back(std::move(row));
                      }
                    });
-  if (report.rows.empty()) throw Error(ErrorCode::kModelInvalid, "no configuration of the grid could be loaded");
+  if (report.rows.empty()) throw no_setting_loaded(report.notes);
   return report;
 }
 
 IdentificationReport run_identification(const IdentificationRequest& request) {
   IdentificationReport report;
   const IdentificationSet set = load_identification(request, report.notes);
+  if (request.gallery_sizes.empty()) throw Error(ErrorCode::kBadRequest, "no gallery size given");
   for (int size : request.gallery_sizes)
     if (size < 0) throw Error(ErrorCode::kBadRequest, "a gallery size must be positive (0 = all)");
   const auto metrics = metrics_of(request.base, request.grid);
@@ -417,7 +425,7 @@ IdentificationReport run_identification(const IdentificationRequest& request) {
         if (request.norm.norm != ScoreNorm::kNone && !normalizer.active())
           throw Error(ErrorCode::kBadRequest, "the cohort holds " + std::to_string(normalizer.cohort_size()) +
                                                   " faces, fewer than the " + std::to_string(request.norm.min_cohort) +
-                                                  " normalisation needs: give a cohort folder");
+                                                  " normalisation needs: give a cohort folder (--cohort)");
         for (MatchPolicy policy : policies) {
           MatchOptions match;
           match.metric = metric;
@@ -438,7 +446,7 @@ IdentificationReport run_identification(const IdentificationRequest& request) {
       }
     }
   });
-  if (report.rows.empty()) throw Error(ErrorCode::kModelInvalid, "no configuration of the grid could be loaded");
+  if (report.rows.empty()) throw no_setting_loaded(report.notes);
   return report;
 }
 
@@ -458,7 +466,7 @@ Calibration calibrate_threshold(const CalibrationRequest& request) {
   if (!point.resolvable)
     throw Error(ErrorCode::kBadRequest, "a FAR of " + rate_text(request.far) + " needs at least " +
                                             std::to_string(static_cast<long long>(std::ceil(1.0 / request.far))) +
-                                            " impostor pairs; give a larger pairs file or a larger FAR");
+                                            " impostor pairs; give a larger pairs file or a larger FAR (--far)");
   // tar_at_far accepts scores strictly beyond its threshold; the manifest's is inclusive.
   const float inclusive = std::nextafter(static_cast<float>(point.threshold),
                                          hib ? std::numeric_limits<float>::infinity()

@@ -104,6 +104,15 @@ void ApiKeyStore::save_locked() {
   loaded_mtime_ns_ = server_detail::file_mtime_ns(path_);
 }
 
+void ApiKeyStore::save_audited_locked(const std::vector<AuditEntry>& changes) {
+  try {
+    audit_log_.record(changes, [this] { save_locked(); });
+  } catch (...) {
+    loaded_mtime_ns_ = -1;  // reload from the file, which holds what was really saved
+    throw;
+  }
+}
+
 ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info, const char* action, const std::string& actor) {
   Created created;
   created.secret = kSecretPrefix + info.id + "_" + random_hex(32);
@@ -114,7 +123,7 @@ ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info, const char* acti
   const auto same_id = [&](const Entry& e) { return e.info.id == info.id; };
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same_id), entries_.end());
   entries_.push_back(std::move(entry));
-  audit_log_.record({key_entry(action, info, actor)}, [this] { save_locked(); });
+  save_audited_locked({key_entry(action, info, actor)});
   created.info = std::move(info);
   return created;
 }
@@ -149,7 +158,7 @@ void ApiKeyStore::revoke(const std::string& id, const std::string& actor) {
   if (it == entries_.end()) throw Error(ErrorCode::kNotFound, "no API key " + id);
   const AuditEntry revoked = key_entry("key_revoke", it->info, actor);
   entries_.erase(it);
-  audit_log_.record({revoked}, [this] { save_locked(); });
+  save_audited_locked({revoked});
 }
 
 int ApiKeyStore::revoke_collection(const std::string& collection, const std::string& actor) {
@@ -160,7 +169,7 @@ int ApiKeyStore::revoke_collection(const std::string& collection, const std::str
   for (const auto& entry : entries_)
     if (of_collection(entry)) revoked.push_back(key_entry("key_revoke", entry.info, actor));
   entries_.erase(std::remove_if(entries_.begin(), entries_.end(), of_collection), entries_.end());
-  if (!revoked.empty()) audit_log_.record(revoked, [this] { save_locked(); });
+  if (!revoked.empty()) save_audited_locked(revoked);
   return static_cast<int>(revoked.size());
 }
 

@@ -168,17 +168,18 @@ bool CollectionSet::contains(const std::string& name) {
 }
 
 void CollectionSet::remove(const std::string& name, const std::string& actor) {
+  // Emptied through the store interface first, so every backend loses the data (a SQLite file
+  // of our own is then deleted too). That takes a while for a large collection, so it runs
+  // without the catalog's locks: other collections, keys and replicas are not held up.
+  const auto collection = get(name);
+  AuditEntry entry = collection_entry("collection_delete", name, actor);
+  entry.face_count = static_cast<int>(collection->face_count());
+  collection->clear(actor);
   std::lock_guard lock(mutex_);
   const CatalogLock file_lock(catalog_path(options_.data_dir) + ".lock");
   load_catalog_locked();
   if (!catalog_.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
-  // Emptied through the store interface first, so every backend loses the data;
-  // a SQLite file of our own is then deleted too.
-  const auto collection = open_locked(name);
-  AuditEntry entry = collection_entry("collection_delete", name, actor);
-  entry.face_count = static_cast<int>(collection->face_count());
   audit_log_.record({entry}, [&] {
-    collection->clear(actor);
     open_.erase(name);
     catalog_.erase(name);
     save_catalog_locked();
@@ -251,7 +252,13 @@ std::vector<AuditEntry> CollectionSet::audit(const AuditQuery& query) {
     for (const auto& [name, entry] : catalog_) names.push_back(name);
   }
   for (const auto& name : names) {
-    const auto of_collection = get(name)->audit(query);
+    std::vector<AuditEntry> of_collection;
+    try {
+      of_collection = get(name)->audit(query);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::kNotFound) throw;
+      continue;  // removed since the names were read (here or by another replica)
+    }
     entries.insert(entries.end(), of_collection.begin(), of_collection.end());
   }
   // Each log is newest first already; ISO-8601 UTC times sort as text.

@@ -80,3 +80,14 @@ def test_open_set_identification_matches_the_cli(lfw, tmp_path):
         for key in ("gallery_size", "enrolled_faces", "rank1", "rank5", "failed_known", "failed_unknown"):
             assert ours[key] == pytest.approx(theirs[key]), key
         assert [p["fnir"] for p in ours["fnir_at_fpir"]] == pytest.approx([p["fnir"] for p in theirs["fnir_at_fpir"]])
+
+
+def test_bad_paths_and_sizes_are_bad_requests(tmp_path):
+    with pytest.raises(faceid.BadRequestError):
+        faceid.eval.verify([], cache=False)
+    with pytest.raises(faceid.BadRequestError):
+        faceid.eval.identify([tmp_path / "a.tsv", tmp_path / "b.tsv"], cache=False)
+    protocol = tmp_path / "protocol.tsv"
+    protocol.write_text("path\tidentity\trole\na.jpg\ta\tgallery\nb.jpg\ta\tprobe_known\n")
+    with pytest.raises(faceid.BadRequestError):
+        faceid.eval.identify(protocol, gallery_sizes=[], cache=False)
