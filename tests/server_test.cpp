@@ -769,6 +769,26 @@ TEST_F(ServerTest, ReplicasOnOneDataFolderSeeEachOthersCollections) {
   expect_replicas_share_the_catalog(*models_, "");
 }
 
+// Removed and created again on replica B while A holds it open: A must use the new one (its
+// SQLite file is a new file), not go on reading and writing the deleted one.
+TEST_F(ServerTest, AReplicaReopensACollectionRemovedAndCreatedAgainElsewhere) {
+  const std::string dir = test::temp_dir("catalog_generations");
+  CollectionSet a(*models_, {dir, ""});
+  CollectionSet b(*models_, {dir, ""});
+  const std::string hall = test::unique_name("hall");
+  a.create(hall);
+  const auto old_on_a = a.get(hall);
+  b.remove(hall);
+  b.create(hall);
+  const std::string& photo = people_[1][0];
+  const auto outcomes = b.get(hall)->add_faces("p1", {{"p1.jpg", std::vector<std::uint8_t>(photo.begin(), photo.end())}},
+                                               ImageLimits{}, "test");
+  ASSERT_EQ(outcomes.at(0).status, EnrollStatus::kEnrolled) << outcomes.at(0).message;
+  const auto on_a = a.get(hall);
+  EXPECT_TRUE(on_a != old_on_a) << "replica A kept the removed collection open";
+  EXPECT_EQ(on_a->face_count(), 1u);
+}
+
 TEST_F(ServerTest, ReplicasOnOnePostgresDatabaseSeeEachOthersCollections) {
   FACEID_REQUIRE_POSTGRES();
   expect_replicas_share_the_catalog(*models_, test::postgres_url());

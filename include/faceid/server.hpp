@@ -229,10 +229,16 @@ class CollectionSet {
   struct CatalogEntry {
     std::string created_at;
     bool liveness = false;
+    // Tells apart two collections of one name created one after the other (on any replica).
+    std::string generation;
+  };
+  struct OpenCollection {
+    std::shared_ptr<Collection> collection;
+    std::string generation;  // of the catalog entry it was opened for
   };
   std::map<std::string, CatalogEntry> catalog_;
   std::int64_t catalog_mtime_ns_ = 0;  // of the catalog file last read
-  std::map<std::string, std::shared_ptr<Collection>> open_;
+  std::map<std::string, OpenCollection> open_;
 };
 
 // $FACEID_DATA_DIR, else a "server" folder next to default_gallery_path().

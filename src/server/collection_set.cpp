@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -59,6 +61,18 @@ class CatalogLock {
 
 }  // namespace
 
+namespace {
+
+std::string new_generation() {
+  std::random_device device;
+  std::uniform_int_distribution<unsigned long long> any;
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", any(device));
+  return text;
+}
+
+}  // namespace
+
 std::string default_server_data_dir() {
   if (const char* env = std::getenv("FACEID_DATA_DIR"); env && *env) return env;
   return (std::filesystem::path(default_gallery_path()).parent_path() / "server").string();
@@ -98,15 +112,20 @@ void CollectionSet::load_catalog_locked() {
     try {
       const auto root = nlohmann::json::parse(text);
       for (const auto& entry : root.at("collections"))
-        catalog[entry.at("name").get<std::string>()] = {entry.value("created_at", ""), entry.value("liveness", false)};
+        catalog[entry.at("name").get<std::string>()] = {entry.value("created_at", ""), entry.value("liveness", false),
+                                                        entry.value("generation", "")};
     } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorCode::kCorruptStore, path + " is damaged: " + e.what());
     }
   }
   catalog_ = std::move(catalog);
   catalog_mtime_ns_ = mtime;
-  // Collections another replica removed are closed here too.
-  for (auto it = open_.begin(); it != open_.end();) it = catalog_.count(it->first) ? std::next(it) : open_.erase(it);
+  // Collections another replica removed (or removed and created again) are closed here too.
+  for (auto it = open_.begin(); it != open_.end();) {
+    const auto entry = catalog_.find(it->first);
+    const bool current = entry != catalog_.end() && entry->second.generation == it->second.generation;
+    it = current ? std::next(it) : open_.erase(it);
+  }
 }
 
 void CollectionSet::refresh_catalog_locked() {
@@ -116,19 +135,23 @@ void CollectionSet::refresh_catalog_locked() {
 void CollectionSet::save_catalog_locked() {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [name, entry] : catalog_)
-    list.push_back({{"name", name}, {"created_at", entry.created_at}, {"liveness", entry.liveness}});
+    list.push_back({{"name", name}, {"created_at", entry.created_at}, {"liveness", entry.liveness},
+                    {"generation", entry.generation}});
   const std::string path = catalog_path(options_.data_dir);
   server_detail::write_file_atomically(path, nlohmann::json{{"collections", list}}.dump(2) + "\n", false);
   catalog_mtime_ns_ = server_detail::file_mtime_ns(path);
 }
 
 std::shared_ptr<Collection> CollectionSet::open_locked(const std::string& name) {
+  const auto entry = catalog_.find(name);
   auto& slot = open_[name];
-  if (!slot)
-    slot = std::make_shared<Collection>(name, models_, open_store(store_uri(name)),
-                                        options_.data_dir + "/collections/" + name + ".hnsw");
-  if (const auto it = catalog_.find(name); it != catalog_.end()) slot->set_liveness_default(it->second.liveness);
-  return slot;
+  if (!slot.collection) {
+    slot.collection = std::make_shared<Collection>(name, models_, open_store(store_uri(name)),
+                                                   options_.data_dir + "/collections/" + name + ".hnsw");
+    slot.generation = entry != catalog_.end() ? entry->second.generation : "";
+  }
+  if (entry != catalog_.end()) slot.collection->set_liveness_default(entry->second.liveness);
+  return slot.collection;
 }
 
 std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool liveness, const std::string& actor) {
@@ -137,7 +160,7 @@ std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool 
   const CatalogLock file_lock(catalog_path(options_.data_dir) + ".lock");
   load_catalog_locked();
   if (catalog_.count(name)) throw Error(ErrorCode::kConflict, "collection " + name + " already exists");
-  catalog_[name] = {utc_now_iso8601(), liveness};
+  catalog_[name] = {utc_now_iso8601(), liveness, new_generation()};
   std::shared_ptr<Collection> collection;
   try {
     collection = open_locked(name);
@@ -231,7 +254,7 @@ std::map<std::string, std::string> CollectionSet::unready_stores() {
   std::vector<std::shared_ptr<Collection>> open;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& entry : open_) open.push_back(entry.second);
+    for (const auto& entry : open_) open.push_back(entry.second.collection);
   }
   std::map<std::string, std::string> unready;
   for (const auto& collection : open) {
