@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "faceid/error.hpp"
+#include "faceid/image.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -47,11 +48,7 @@ std::vector<std::string> expand_image_paths(const std::string& path) {
   if (!fs::is_directory(path, ec)) return {path};
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(path)) {
-    if (!entry.is_regular_file(ec)) continue;
-    std::string ext = entry.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp")
-      files.push_back(entry.path().string());
+    if (entry.is_regular_file(ec) && has_image_extension(entry.path().string())) files.push_back(entry.path().string());
   }
   if (files.empty())
     throw Error(ErrorCode::kBadRequest, "folder " + path + " has no images (.jpg, .jpeg, .png, .bmp, .webp)");

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "faceid/config.hpp"
+#include "faceid/engine.hpp"
 #include "faceid/eval.hpp"
 #include "faceid/eval_cohort.hpp"
 

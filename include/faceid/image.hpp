@@ -30,6 +30,10 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path, std::size_t m
 // read_file_bytes + decode_image, with the path in every error message.
 cv::Mat load_image(const std::string& path, const ImageLimits& limits = {});
 
+// Whether a file name has the extension of a format decode_image() reads (.jpg, .jpeg, .png,
+// .bmp, .webp, any case): what a folder of photos is taken to hold.
+bool has_image_extension(const std::string& path);
+
 // Downscales so width*height <= max_pixels; returns the factor applied (<= 1).
 double limit_pixels(cv::Mat& image, std::int64_t max_pixels);
 

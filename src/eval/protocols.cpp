@@ -2,7 +2,6 @@
 #include "faceid/eval_protocol.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -12,6 +11,7 @@
 #include <sstream>
 
 #include "faceid/error.hpp"
+#include "faceid/image.hpp"
 
 namespace faceid::eval {
 
@@ -25,8 +25,9 @@ ModelManifest manifest_of(const EngineConfig& config) {
 }
 
 std::vector<std::string> manifest_names(const EngineConfig& config, ModelKind kind) {
+  const ModelManifest manifest = manifest_of(config);  // kept alive for the loop over its models
   std::vector<std::string> names;
-  for (const auto& spec : manifest_of(config).models())
+  for (const auto& spec : manifest.models())
     if (spec.kind == kind) names.push_back(spec.name);
   return names;
 }
@@ -74,12 +75,6 @@ std::unique_ptr<Engine> open_engine(const EngineConfig& base, const EmbedSetting
   return Engine::open(config);
 }
 
-bool is_image_file(const fs::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp";
-}
-
 std::string resolve(const std::string& root, const std::string& path) {
   return fs::path(path).is_absolute() ? path : (fs::path(root) / path).string();
 }
@@ -90,7 +85,7 @@ std::vector<std::string> image_files(const std::string& dir) {
   if (!fs::is_directory(dir)) throw Error(ErrorCode::kNotFound, "no folder " + dir);
   std::vector<std::string> files;
   for (const auto& item : fs::recursive_directory_iterator(dir))
-    if (item.is_regular_file() && is_image_file(item.path())) files.push_back(item.path().string());
+    if (item.is_regular_file() && has_image_extension(item.path().string())) files.push_back(item.path().string());
   std::sort(files.begin(), files.end());
   return files;
 }

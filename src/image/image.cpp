@@ -1,6 +1,7 @@
 #include "faceid/image.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cerrno>
 #include <cstring>
@@ -107,6 +108,14 @@ cv::Mat load_image(const std::string& path, const ImageLimits& limits) {
   } catch (const Error& e) {
     throw Error(e.code(), path + ": " + e.what());
   }
+}
+
+bool has_image_extension(const std::string& path) {
+  const auto dot = path.find_last_of("./");
+  if (dot == std::string::npos || path[dot] != '.') return false;
+  std::string ext = path.substr(dot);
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp";
 }
 
 }  // namespace faceid

@@ -15,8 +15,8 @@
 
 namespace faceid::server_detail {
 
-// A refusal of the request that carries per-item details (a batch enrollment's outcomes, say);
-// a plain faceid::Error is the same refusal without them.
+// A refusal of the request, optionally with per-item details (a batch enrollment's outcomes);
+// answered like a faceid::Error of the same code.
 struct ApiError {
   ErrorCode code;
   std::string message;
