@@ -197,6 +197,8 @@ class CollectionSet {
  public:
   CollectionSet(const Engine& models, CollectionSetOptions options);
   ~CollectionSet();
+  CollectionSet(const CollectionSet&) = delete;
+  CollectionSet& operator=(const CollectionSet&) = delete;
 
   // Names: 1-64 characters of [A-Za-z0-9_-]. Error(kBadRequest) / Error(kConflict).
   // `actor`: who the server audit log records a create or remove as.
@@ -215,30 +217,8 @@ class CollectionSet {
   std::vector<AuditEntry> audit(const AuditQuery& query);
 
  private:
-  // Replicas may share the data folder and so the catalog file: it is re-read whenever another
-  // process replaced it, and changed only under an exclusive lock on a file beside it.
-  void refresh_catalog_locked();
-  void load_catalog_locked();
-  void save_catalog_locked();
-  std::shared_ptr<Collection> open_locked(const std::string& name);
-
-  const Engine& models_;
-  CollectionSetOptions options_;
-  ServerAuditLog audit_log_;
-  mutable std::mutex mutex_;
-  struct CatalogEntry {
-    std::string created_at;
-    bool liveness = false;
-    // Tells apart two collections of one name created one after the other (on any replica).
-    std::string generation;
-  };
-  struct OpenCollection {
-    std::shared_ptr<Collection> collection;
-    std::string generation;  // of the catalog entry it was opened for
-  };
-  std::map<std::string, CatalogEntry> catalog_;
-  std::int64_t catalog_mtime_ns_ = 0;  // of the catalog file last read
-  std::map<std::string, OpenCollection> open_;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // $FACEID_DATA_DIR, else a "server" folder next to default_gallery_path().
@@ -262,6 +242,9 @@ struct ApiKeyInfo {
 class ApiKeyStore {
  public:
   explicit ApiKeyStore(std::string path);
+  ~ApiKeyStore();
+  ApiKeyStore(const ApiKeyStore&) = delete;
+  ApiKeyStore& operator=(const ApiKeyStore&) = delete;
 
   struct Created {
     ApiKeyInfo info;
@@ -281,23 +264,8 @@ class ApiKeyStore {
   bool has_admin_key();
 
  private:
-  struct Entry {
-    ApiKeyInfo info;
-    std::string salt_hex;
-    std::string hash_hex;
-  };
-  void reload_if_changed_locked();
-  void save_locked();
-  // Writes the key file with its audit rows; when either fails, the keys in memory are read back
-  // from the file at the next call, so memory never holds a change the file does not.
-  void save_audited_locked(const std::vector<AuditEntry>& changes);
-  Created issue_locked(ApiKeyInfo info, const char* action, const std::string& actor);
-
-  std::string path_;
-  ServerAuditLog audit_log_;
-  std::mutex mutex_;
-  std::vector<Entry> entries_;
-  std::int64_t loaded_mtime_ns_ = -1;
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 // The JSON view of a key shown by `faceid keys` and the REST API; with `secret` when one

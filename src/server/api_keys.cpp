@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
@@ -61,17 +62,35 @@ std::string folder_of(const std::string& path) {
 
 }  // namespace
 
-ApiKeyStore::ApiKeyStore(std::string path)
-    : path_(std::move(path)), audit_log_(server_audit_log_path(folder_of(path_))) {
-  std::lock_guard lock(mutex_);
-  reload_if_changed_locked();
-}
+struct ApiKeyStore::Impl {
+  struct Entry {
+    ApiKeyInfo info;
+    std::string salt_hex;
+    std::string hash_hex;
+  };
 
-void ApiKeyStore::reload_if_changed_locked() {
-  const std::int64_t mtime = server_detail::file_mtime_ns(path_);
-  if (mtime == loaded_mtime_ns_) return;
+  explicit Impl(std::string key_path)
+      : path(std::move(key_path)), audit_log(server_audit_log_path(folder_of(path))) {}
+
+  void reload_if_changed_locked();
+  void save_locked();
+  // Writes the key file with its audit rows; when either fails, the keys in memory are read back
+  // from the file at the next call, so memory never holds a change the file does not.
+  void save_audited_locked(const std::vector<AuditEntry>& changes);
+  Created issue_locked(ApiKeyInfo info, const char* action, const std::string& actor);
+
+  std::string path;
+  ServerAuditLog audit_log;
+  std::mutex mutex;
   std::vector<Entry> entries;
-  const std::string text = server_detail::read_text_file(path_);
+  std::int64_t loaded_mtime_ns = -1;
+};
+
+void ApiKeyStore::Impl::reload_if_changed_locked() {
+  const std::int64_t mtime = server_detail::file_mtime_ns(path);
+  if (mtime == loaded_mtime_ns) return;
+  std::vector<Entry> loaded;
+  const std::string text = server_detail::read_text_file(path);
   if (!text.empty()) {
     try {
       const auto root = nlohmann::json::parse(text);
@@ -82,38 +101,38 @@ void ApiKeyStore::reload_if_changed_locked() {
         entry.info.created_at = item.value("created_at", "");
         entry.salt_hex = item.at("salt").get<std::string>();
         entry.hash_hex = item.at("sha256").get<std::string>();
-        entries.push_back(std::move(entry));
+        loaded.push_back(std::move(entry));
       }
     } catch (const nlohmann::json::exception& e) {
-      throw Error(ErrorCode::kCorruptStore, path_ + " is damaged: " + e.what());
+      throw Error(ErrorCode::kCorruptStore, path + " is damaged: " + e.what());
     }
   }
-  entries_ = std::move(entries);
-  loaded_mtime_ns_ = mtime;
+  entries = std::move(loaded);
+  loaded_mtime_ns = mtime;
 }
 
-void ApiKeyStore::save_locked() {
+void ApiKeyStore::Impl::save_locked() {
   nlohmann::json keys = nlohmann::json::array();
-  for (const auto& entry : entries_)
+  for (const auto& entry : entries)
     keys.push_back({{"id", entry.info.id},
                     {"collection", entry.info.collection},
                     {"created_at", entry.info.created_at},
                     {"salt", entry.salt_hex},
                     {"sha256", entry.hash_hex}});
-  server_detail::write_file_atomically(path_, nlohmann::json{{"keys", keys}}.dump(2) + "\n", true);
-  loaded_mtime_ns_ = server_detail::file_mtime_ns(path_);
+  server_detail::write_file_atomically(path, nlohmann::json{{"keys", keys}}.dump(2) + "\n", true);
+  loaded_mtime_ns = server_detail::file_mtime_ns(path);
 }
 
-void ApiKeyStore::save_audited_locked(const std::vector<AuditEntry>& changes) {
+void ApiKeyStore::Impl::save_audited_locked(const std::vector<AuditEntry>& changes) {
   try {
-    audit_log_.record(changes, [this] { save_locked(); });
+    audit_log.record(changes, [this] { save_locked(); });
   } catch (...) {
-    loaded_mtime_ns_ = -1;  // reload from the file, which holds what was really saved
+    loaded_mtime_ns = -1;  // reload from the file, which holds what was really saved
     throw;
   }
 }
 
-ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info, const char* action, const std::string& actor) {
+ApiKeyStore::Created ApiKeyStore::Impl::issue_locked(ApiKeyInfo info, const char* action, const std::string& actor) {
   Created created;
   created.secret = kSecretPrefix + info.id + "_" + random_hex(32);
   Entry entry;
@@ -121,63 +140,72 @@ ApiKeyStore::Created ApiKeyStore::issue_locked(ApiKeyInfo info, const char* acti
   entry.salt_hex = random_hex(16);
   entry.hash_hex = salted_hash(entry.salt_hex, created.secret);
   const auto same_id = [&](const Entry& e) { return e.info.id == info.id; };
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), same_id), entries_.end());
-  entries_.push_back(std::move(entry));
+  entries.erase(std::remove_if(entries.begin(), entries.end(), same_id), entries.end());
+  entries.push_back(std::move(entry));
   save_audited_locked({key_entry(action, info, actor)});
   created.info = std::move(info);
   return created;
 }
 
+ApiKeyStore::ApiKeyStore(std::string path) : impl_(std::make_unique<Impl>(std::move(path))) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->reload_if_changed_locked();
+}
+
+ApiKeyStore::~ApiKeyStore() = default;
+
 ApiKeyStore::Created ApiKeyStore::create(const std::string& collection, const std::string& actor) {
   if (!collection.empty()) require_valid_name(collection, "collection");
-  std::lock_guard lock(mutex_);
-  reload_if_changed_locked();
+  std::lock_guard lock(impl_->mutex);
+  impl_->reload_if_changed_locked();
   ApiKeyInfo info;
   info.id = random_hex(6);
   info.collection = collection;
   info.created_at = utc_now_iso8601();
-  return issue_locked(std::move(info), "key_create", actor);
+  return impl_->issue_locked(std::move(info), "key_create", actor);
 }
 
 ApiKeyStore::Created ApiKeyStore::rotate(const std::string& id, const std::string& actor) {
-  std::lock_guard lock(mutex_);
-  reload_if_changed_locked();
-  for (const auto& entry : entries_)
+  std::lock_guard lock(impl_->mutex);
+  impl_->reload_if_changed_locked();
+  for (const auto& entry : impl_->entries)
     if (entry.info.id == id) {
       ApiKeyInfo info = entry.info;
       info.created_at = utc_now_iso8601();
-      return issue_locked(std::move(info), "key_rotate", actor);
+      return impl_->issue_locked(std::move(info), "key_rotate", actor);
     }
   throw Error(ErrorCode::kNotFound, "no API key " + id);
 }
 
 void ApiKeyStore::revoke(const std::string& id, const std::string& actor) {
-  std::lock_guard lock(mutex_);
-  reload_if_changed_locked();
-  const auto it = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) { return e.info.id == id; });
-  if (it == entries_.end()) throw Error(ErrorCode::kNotFound, "no API key " + id);
+  std::lock_guard lock(impl_->mutex);
+  impl_->reload_if_changed_locked();
+  auto& entries = impl_->entries;
+  const auto it = std::find_if(entries.begin(), entries.end(), [&](const Impl::Entry& e) { return e.info.id == id; });
+  if (it == entries.end()) throw Error(ErrorCode::kNotFound, "no API key " + id);
   const AuditEntry revoked = key_entry("key_revoke", it->info, actor);
-  entries_.erase(it);
-  save_audited_locked({revoked});
+  entries.erase(it);
+  impl_->save_audited_locked({revoked});
 }
 
 int ApiKeyStore::revoke_collection(const std::string& collection, const std::string& actor) {
-  std::lock_guard lock(mutex_);
-  reload_if_changed_locked();
-  const auto of_collection = [&](const Entry& e) { return !e.info.admin() && e.info.collection == collection; };
+  std::lock_guard lock(impl_->mutex);
+  impl_->reload_if_changed_locked();
+  const auto of_collection = [&](const Impl::Entry& e) { return !e.info.admin() && e.info.collection == collection; };
+  auto& entries = impl_->entries;
   std::vector<AuditEntry> revoked;
-  for (const auto& entry : entries_)
+  for (const auto& entry : entries)
     if (of_collection(entry)) revoked.push_back(key_entry("key_revoke", entry.info, actor));
-  entries_.erase(std::remove_if(entries_.begin(), entries_.end(), of_collection), entries_.end());
-  if (!revoked.empty()) save_audited_locked(revoked);
+  entries.erase(std::remove_if(entries.begin(), entries.end(), of_collection), entries.end());
+  if (!revoked.empty()) impl_->save_audited_locked(revoked);
   return static_cast<int>(revoked.size());
 }
 
 std::vector<ApiKeyInfo> ApiKeyStore::list() {
-  std::lock_guard lock(mutex_);
-  reload_if_changed_locked();
+  std::lock_guard lock(impl_->mutex);
+  impl_->reload_if_changed_locked();
   std::vector<ApiKeyInfo> infos;
-  for (const auto& entry : entries_) infos.push_back(entry.info);
+  for (const auto& entry : impl_->entries) infos.push_back(entry.info);
   return infos;
 }
 
@@ -198,9 +226,9 @@ bool ApiKeyStore::has_admin_key() {
 std::optional<ApiKeyInfo> ApiKeyStore::authenticate(const std::string& secret) {
   const std::string id = key_id_of(secret);
   if (id.empty()) return std::nullopt;
-  std::lock_guard lock(mutex_);
-  reload_if_changed_locked();
-  for (const auto& entry : entries_) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->reload_if_changed_locked();
+  for (const auto& entry : impl_->entries) {
     if (entry.info.id != id) continue;
     const std::string hash = salted_hash(entry.salt_hex, secret);
     if (hash.size() == entry.hash_hex.size() &&

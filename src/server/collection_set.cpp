@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -78,116 +80,153 @@ std::string default_server_data_dir() {
   return (std::filesystem::path(default_gallery_path()).parent_path() / "server").string();
 }
 
-CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
-    : models_(models),
-      options_(std::move(options)),
-      audit_log_(server_audit_log_path(require_data_dir(options_.data_dir))) {
-  if (options_.store_uri_template.empty())
-    options_.store_uri_template = "sqlite:" + options_.data_dir + "/collections/{name}.db";
+struct CollectionSet::Impl {
+  struct CatalogEntry {
+    std::string created_at;
+    bool liveness = false;
+    // Tells apart two collections of one name created one after the other (on any replica).
+    std::string generation;
+  };
+  struct OpenCollection {
+    std::shared_ptr<Collection> collection;
+    std::string generation;  // of the catalog entry it was opened for
+  };
+
+  Impl(const Engine& engine, CollectionSetOptions set_options);
+
+  std::string store_uri(const std::string& name) const;
+  // Replicas may share the data folder and so the catalog file: it is re-read whenever another
+  // process replaced it, and changed only under an exclusive lock on a file beside it.
+  void refresh_catalog_locked();
+  void load_catalog_locked();
+  void save_catalog_locked();
+  std::shared_ptr<Collection> open_locked(const std::string& name);
+
+  const Engine& models;
+  CollectionSetOptions options;
+  ServerAuditLog audit_log;
+  std::mutex mutex;
+  std::map<std::string, CatalogEntry> catalog;
+  std::int64_t catalog_mtime_ns = 0;  // of the catalog file last read
+  std::map<std::string, OpenCollection> open_collections;
+};
+
+CollectionSet::Impl::Impl(const Engine& engine, CollectionSetOptions set_options)
+    : models(engine),
+      options(std::move(set_options)),
+      audit_log(server_audit_log_path(require_data_dir(options.data_dir))) {
+  if (options.store_uri_template.empty())
+    options.store_uri_template = "sqlite:" + options.data_dir + "/collections/{name}.db";
   // One PostgreSQL database holds every collection, each a gallery of its shared tables.
-  const auto& uri = options_.store_uri_template;
+  const auto& uri = options.store_uri_template;
   if (is_postgres_uri(uri) && uri.find("{name}") == std::string::npos)
-    options_.store_uri_template += std::string(uri.find('?') == std::string::npos ? "?" : "&") + "gallery={name}";
-  if (options_.store_uri_template.find("{name}") == std::string::npos)
+    options.store_uri_template += std::string(uri.find('?') == std::string::npos ? "?" : "&") + "gallery={name}";
+  if (options.store_uri_template.find("{name}") == std::string::npos)
     throw Error(ErrorCode::kBadRequest, "the store URI template must contain {name}");
   // Collection databases hold face data: the folders FaceID creates are private (0700).
-  create_private_directories(options_.data_dir + "/collections");
+  create_private_directories(options.data_dir + "/collections");
   load_catalog_locked();
 }
 
-CollectionSet::~CollectionSet() = default;
-
-std::string CollectionSet::store_uri(const std::string& name) const {
-  std::string uri = options_.store_uri_template;
+std::string CollectionSet::Impl::store_uri(const std::string& name) const {
+  std::string uri = options.store_uri_template;
   uri.replace(uri.find("{name}"), 6, name);
   return uri;
 }
 
-void CollectionSet::load_catalog_locked() {
-  const std::string path = catalog_path(options_.data_dir);
+void CollectionSet::Impl::load_catalog_locked() {
+  const std::string path = catalog_path(options.data_dir);
   const std::int64_t mtime = server_detail::file_mtime_ns(path);
   const std::string text = server_detail::read_text_file(path);
-  std::map<std::string, CatalogEntry> catalog;
+  std::map<std::string, CatalogEntry> loaded;
   if (!text.empty()) {
     try {
       const auto root = nlohmann::json::parse(text);
       for (const auto& entry : root.at("collections"))
-        catalog[entry.at("name").get<std::string>()] = {entry.value("created_at", ""), entry.value("liveness", false),
-                                                        entry.value("generation", "")};
+        loaded[entry.at("name").get<std::string>()] = {entry.value("created_at", ""), entry.value("liveness", false),
+                                                       entry.value("generation", "")};
     } catch (const nlohmann::json::exception& e) {
       throw Error(ErrorCode::kCorruptStore, path + " is damaged: " + e.what());
     }
   }
-  catalog_ = std::move(catalog);
-  catalog_mtime_ns_ = mtime;
+  catalog = std::move(loaded);
+  catalog_mtime_ns = mtime;
   // Collections another replica removed (or removed and created again) are closed here too.
-  for (auto it = open_.begin(); it != open_.end();) {
-    const auto entry = catalog_.find(it->first);
-    const bool current = entry != catalog_.end() && entry->second.generation == it->second.generation;
-    it = current ? std::next(it) : open_.erase(it);
+  for (auto it = open_collections.begin(); it != open_collections.end();) {
+    const auto entry = catalog.find(it->first);
+    const bool current = entry != catalog.end() && entry->second.generation == it->second.generation;
+    it = current ? std::next(it) : open_collections.erase(it);
   }
 }
 
-void CollectionSet::refresh_catalog_locked() {
-  if (server_detail::file_mtime_ns(catalog_path(options_.data_dir)) != catalog_mtime_ns_) load_catalog_locked();
+void CollectionSet::Impl::refresh_catalog_locked() {
+  if (server_detail::file_mtime_ns(catalog_path(options.data_dir)) != catalog_mtime_ns) load_catalog_locked();
 }
 
-void CollectionSet::save_catalog_locked() {
+void CollectionSet::Impl::save_catalog_locked() {
   nlohmann::json list = nlohmann::json::array();
-  for (const auto& [name, entry] : catalog_)
+  for (const auto& [name, entry] : catalog)
     list.push_back({{"name", name}, {"created_at", entry.created_at}, {"liveness", entry.liveness},
                     {"generation", entry.generation}});
-  const std::string path = catalog_path(options_.data_dir);
+  const std::string path = catalog_path(options.data_dir);
   server_detail::write_file_atomically(path, nlohmann::json{{"collections", list}}.dump(2) + "\n", false);
-  catalog_mtime_ns_ = server_detail::file_mtime_ns(path);
+  catalog_mtime_ns = server_detail::file_mtime_ns(path);
 }
 
-std::shared_ptr<Collection> CollectionSet::open_locked(const std::string& name) {
-  const auto entry = catalog_.find(name);
-  auto& slot = open_[name];
+std::shared_ptr<Collection> CollectionSet::Impl::open_locked(const std::string& name) {
+  const auto entry = catalog.find(name);
+  auto& slot = open_collections[name];
   if (!slot.collection) {
-    slot.collection = std::make_shared<Collection>(name, models_, open_store(store_uri(name)),
-                                                   options_.data_dir + "/collections/" + name + ".hnsw");
-    slot.generation = entry != catalog_.end() ? entry->second.generation : "";
+    slot.collection = std::make_shared<Collection>(name, models, open_store(store_uri(name)),
+                                                   options.data_dir + "/collections/" + name + ".hnsw");
+    slot.generation = entry != catalog.end() ? entry->second.generation : "";
   }
-  if (entry != catalog_.end()) slot.collection->set_liveness_default(entry->second.liveness);
+  if (entry != catalog.end()) slot.collection->set_liveness_default(entry->second.liveness);
   return slot.collection;
 }
 
+CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
+    : impl_(std::make_unique<Impl>(models, std::move(options))) {}
+
+CollectionSet::~CollectionSet() = default;
+
+std::string CollectionSet::store_uri(const std::string& name) const { return impl_->store_uri(name); }
+
 std::shared_ptr<Collection> CollectionSet::create(const std::string& name, bool liveness, const std::string& actor) {
   require_valid_name(name, "collection");
-  std::lock_guard lock(mutex_);
-  const CatalogLock file_lock(catalog_path(options_.data_dir) + ".lock");
-  load_catalog_locked();
-  if (catalog_.count(name)) throw Error(ErrorCode::kConflict, "collection " + name + " already exists");
-  catalog_[name] = {utc_now_iso8601(), liveness, new_generation()};
+  std::lock_guard lock(impl_->mutex);
+  const CatalogLock file_lock(catalog_path(impl_->options.data_dir) + ".lock");
+  impl_->load_catalog_locked();
+  if (impl_->catalog.count(name)) throw Error(ErrorCode::kConflict, "collection " + name + " already exists");
+  impl_->catalog[name] = {utc_now_iso8601(), liveness, new_generation()};
   std::shared_ptr<Collection> collection;
   try {
-    collection = open_locked(name);
+    collection = impl_->open_locked(name);
   } catch (...) {
-    catalog_.erase(name);
+    impl_->catalog.erase(name);
     throw;
   }
   try {
-    audit_log_.record({collection_entry("collection_create", name, actor)}, [this] { save_catalog_locked(); });
+    impl_->audit_log.record({collection_entry("collection_create", name, actor)},
+                            [this] { impl_->save_catalog_locked(); });
   } catch (...) {
-    catalog_.erase(name);
+    impl_->catalog.erase(name);
     throw;
   }
   return collection;
 }
 
 std::shared_ptr<Collection> CollectionSet::get(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  refresh_catalog_locked();
-  if (!catalog_.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
-  return open_locked(name);
+  std::lock_guard lock(impl_->mutex);
+  impl_->refresh_catalog_locked();
+  if (!impl_->catalog.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
+  return impl_->open_locked(name);
 }
 
 bool CollectionSet::contains(const std::string& name) {
-  std::lock_guard lock(mutex_);
-  refresh_catalog_locked();
-  return catalog_.count(name) > 0;
+  std::lock_guard lock(impl_->mutex);
+  impl_->refresh_catalog_locked();
+  return impl_->catalog.count(name) > 0;
 }
 
 void CollectionSet::remove(const std::string& name, const std::string& actor) {
@@ -198,14 +237,14 @@ void CollectionSet::remove(const std::string& name, const std::string& actor) {
   AuditEntry entry = collection_entry("collection_delete", name, actor);
   entry.face_count = static_cast<int>(collection->face_count());
   collection->clear(actor);
-  std::lock_guard lock(mutex_);
-  const CatalogLock file_lock(catalog_path(options_.data_dir) + ".lock");
-  load_catalog_locked();
-  if (!catalog_.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
-  audit_log_.record({entry}, [&] {
-    open_.erase(name);
-    catalog_.erase(name);
-    save_catalog_locked();
+  std::lock_guard lock(impl_->mutex);
+  const CatalogLock file_lock(catalog_path(impl_->options.data_dir) + ".lock");
+  impl_->load_catalog_locked();
+  if (!impl_->catalog.count(name)) throw Error(ErrorCode::kNotFound, "no collection " + name);
+  impl_->audit_log.record({entry}, [&] {
+    impl_->open_collections.erase(name);
+    impl_->catalog.erase(name);
+    impl_->save_catalog_locked();
   });
   const std::string file = sqlite_file_of(store_uri(name));
   if (!file.empty()) {
@@ -219,13 +258,13 @@ CollectionInfo CollectionSet::info(const std::string& name) {
   info.name = name;
   std::shared_ptr<Collection> collection;
   {
-    std::lock_guard lock(mutex_);
-    refresh_catalog_locked();
-    const auto it = catalog_.find(name);
-    if (it == catalog_.end()) throw Error(ErrorCode::kNotFound, "no collection " + name);
+    std::lock_guard lock(impl_->mutex);
+    impl_->refresh_catalog_locked();
+    const auto it = impl_->catalog.find(name);
+    if (it == impl_->catalog.end()) throw Error(ErrorCode::kNotFound, "no collection " + name);
     info.created_at = it->second.created_at;
     info.liveness = it->second.liveness;
-    collection = open_locked(name);
+    collection = impl_->open_locked(name);
   }
   info.subjects = collection->subject_count();
   info.faces = collection->face_count();
@@ -235,9 +274,9 @@ CollectionInfo CollectionSet::info(const std::string& name) {
 std::vector<CollectionInfo> CollectionSet::list() {
   std::vector<std::string> names;
   {
-    std::lock_guard lock(mutex_);
-    refresh_catalog_locked();
-    for (const auto& entry : catalog_) names.push_back(entry.first);
+    std::lock_guard lock(impl_->mutex);
+    impl_->refresh_catalog_locked();
+    for (const auto& entry : impl_->catalog) names.push_back(entry.first);
   }
   std::vector<CollectionInfo> infos;
   for (const auto& name : names) {
@@ -253,8 +292,8 @@ std::vector<CollectionInfo> CollectionSet::list() {
 std::map<std::string, std::string> CollectionSet::unready_stores() {
   std::vector<std::shared_ptr<Collection>> open;
   {
-    std::lock_guard lock(mutex_);
-    for (const auto& entry : open_) open.push_back(entry.second.collection);
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& entry : impl_->open_collections) open.push_back(entry.second.collection);
   }
   std::map<std::string, std::string> unready;
   for (const auto& collection : open) {
@@ -268,11 +307,11 @@ std::map<std::string, std::string> CollectionSet::unready_stores() {
 }
 
 std::vector<AuditEntry> CollectionSet::audit(const AuditQuery& query) {
-  auto entries = audit_log_.read(query);
+  auto entries = impl_->audit_log.read(query);
   std::vector<std::string> names;
   {
-    std::lock_guard lock(mutex_);
-    for (const auto& [name, entry] : catalog_) names.push_back(name);
+    std::lock_guard lock(impl_->mutex);
+    for (const auto& [name, entry] : impl_->catalog) names.push_back(name);
   }
   for (const auto& name : names) {
     std::vector<AuditEntry> of_collection;
