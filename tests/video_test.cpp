@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <opencv2/videoio.hpp>
 
 #include "faceid/error.hpp"
 #include "faceid/metric.hpp"

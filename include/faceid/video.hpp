@@ -13,13 +13,12 @@
 // the one person in view.
 #include <atomic>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
-#include <opencv2/videoio.hpp>
 
 #include "faceid/engine.hpp"
 #include "faceid/quality.hpp"
@@ -137,7 +136,6 @@ class VideoIdentifier {
  private:
   struct State;
   std::unique_ptr<State> state_;
-  mutable std::mutex mutex_;
 };
 
 struct CaptureOptions {
@@ -212,32 +210,24 @@ class VideoSource {
  public:
   // Throws Error(kNotFound) for a missing file, Error(kIo) when the source cannot be opened.
   explicit VideoSource(const std::string& spec, const VideoSourceOptions& options = {});
+  ~VideoSource();
+  VideoSource(const VideoSource&) = delete;
+  VideoSource& operator=(const VideoSource&) = delete;
+
   // The next frame and its time in seconds (the file's clock, or time since opening
   // for live sources). False when the source has ended for good; end_reason() says why.
   bool read(cv::Mat& frame, double& timestamp_seconds);
 
-  SourceKind kind() const { return kind_; }
-  const std::string& spec() const { return spec_; }
+  SourceKind kind() const;
+  const std::string& spec() const;
   double fps() const;                 // as reported by the source, 0 when unknown
-  int reconnects() const { return reconnects_; }
-  std::int64_t failed_reads() const { return failed_reads_; }  // all failed reads so far
-  const std::string& end_reason() const { return end_reason_; }
+  int reconnects() const;
+  std::int64_t failed_reads() const;  // all failed reads so far
+  const std::string& end_reason() const;
 
  private:
-  bool open();
-  bool reconnect();
-  bool wait(double seconds) const;  // false when stopped
-
-  std::string spec_;
-  SourceKind kind_;
-  VideoSourceOptions options_;
-  cv::VideoCapture capture_;
-  std::int64_t frames_read_ = 0;
-  std::int64_t failed_reads_ = 0;
-  int reconnects_ = 0;
-  double last_timestamp_ = -1.;
-  double live_origin_ = 0.;  // steady-clock seconds when the live source was first opened
-  std::string end_reason_;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 // A kept face as an image to enroll (JPEG bytes of its crop), labelled `source`:

@@ -9,6 +9,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
 
@@ -133,6 +134,7 @@ const char* video_event_name(VideoEventType type) {
 }
 
 struct VideoIdentifier::State {
+  std::mutex mutex;  // serialises the public calls (take_events() may come from another thread)
   const Engine& engine;
   VideoOptions options;
   FaceTracker tracker;
@@ -394,29 +396,29 @@ VideoIdentifier::~VideoIdentifier() = default;
 
 std::vector<TrackedFace> VideoIdentifier::process(const cv::Mat& frame, double timestamp_seconds) {
   const cv::Mat bgr = to_bgr_frame(frame);
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->process(bgr, timestamp_seconds);
 }
 
 std::vector<VideoEvent> VideoIdentifier::take_events() {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(state_->mutex);
   return std::exchange(state_->events, {});
 }
 
 void VideoIdentifier::wait_for_recognitions(double timestamp_seconds) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(state_->mutex);
   state_->collect_recognitions(timestamp_seconds, true);
 }
 
 void VideoIdentifier::finish(double timestamp_seconds) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(state_->mutex);
   state_->collect_recognitions(timestamp_seconds, true);
   state_->tracker.clear();
   state_->end_tracks(state_->tracker.ended(), timestamp_seconds);
 }
 
 VideoStats VideoIdentifier::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(state_->mutex);
   return state_->stats;
 }
 
