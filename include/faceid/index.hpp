@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "faceid/metric.hpp"
-#include "faceid/store.hpp"
 #include "faceid/types.hpp"
 
 namespace faceid {

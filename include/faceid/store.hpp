@@ -17,18 +17,6 @@ struct PersonInfo {
   std::string created_at;  // ISO-8601 UTC
 };
 
-struct FaceRecord {
-  std::int64_t id = 0;          // assigned by the store
-  std::string person;
-  std::string model_id;         // model that produced `embedding`
-  Embedding embedding;
-  std::string content_sha256;   // hash of the source image bytes (idempotent enrollment)
-  std::string source;           // where the image came from (file name, "upload", ...)
-  Detection detection;          // in the source image
-  std::vector<std::uint8_t> crop_jpeg;  // aligned crop; empty when not kept
-  std::string created_at;
-};
-
 // What writes after some version did to a gallery: enough for a reader (another process's
 // in-memory index) to catch up without reloading everything.
 struct GalleryChanges {

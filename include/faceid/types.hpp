@@ -1,6 +1,7 @@
 #pragma once
 // Value types shared by every stage of the pipeline.
 #include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,19 @@ struct Detection {
 struct Embedding {
   std::vector<float> unit;
   float norm = 1.f;
+};
+
+// One enrolled face as a gallery stores it and the index loads it.
+struct FaceRecord {
+  std::int64_t id = 0;          // assigned by the store
+  std::string person;
+  std::string model_id;         // model that produced `embedding`
+  Embedding embedding;
+  std::string content_sha256;   // hash of the source image bytes (idempotent enrollment)
+  std::string source;           // where the image came from (file name, "upload", ...)
+  Detection detection;          // in the source image
+  std::vector<std::uint8_t> crop_jpeg;  // aligned crop; empty when not kept
+  std::string created_at;
 };
 
 // Similarity between two faces under the configured metric.
