@@ -25,7 +25,6 @@
 
 #include "faceid/index.hpp"
 #include "faceid/metric.hpp"
-#include "faceid/store.hpp"
 #include "faceid/types.hpp"
 
 namespace faceid {

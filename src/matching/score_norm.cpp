@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "faceid/error.hpp"
+#include "faceid/store.hpp"
 
 namespace faceid {
 
