@@ -654,17 +654,17 @@ TEST_F(ServerTest, CollectionsReopenFromTheirStores) {
     enroll(*kept, "p0", people_[0][0]);
     enroll(*kept, "p1", people_[1][0]);
     emptied_face = enroll(*set.create("emptied"), "p2", people_[2][0]);
-    EXPECT_EQ(set.get("emptied")->remove_faces("p2", {emptied_face}, "test"), std::vector<std::int64_t>{emptied_face});
+    EXPECT_EQ(set.get("emptied")->gallery().remove_faces("p2", {emptied_face}, "test"), std::vector<std::int64_t>{emptied_face});
   }
   CollectionSet reopened(*models_, {dir, ""});
   ASSERT_EQ(reopened.list().size(), 2u);
   const auto kept = reopened.get("kept");
-  EXPECT_EQ(kept->face_count(), 2u);
+  EXPECT_EQ(kept->gallery().face_count(), 2u);
   const auto found = kept->recognize(probe(people_[1][4]), {});
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].person.value_or("unknown"), "p1");
   const auto emptied = reopened.get("emptied");
-  EXPECT_EQ(emptied->face_count(), 0u);
+  EXPECT_EQ(emptied->gallery().face_count(), 0u);
   enroll(*emptied, "p2", people_[2][1]);
   EXPECT_EQ(emptied->recognize(probe(people_[2][4]), {}).at(0).person.value_or("unknown"), "p2");
   EXPECT_THROW(reopened.create("kept"), Error);
@@ -729,7 +729,7 @@ TEST_F(ServerTest, CollectionsOnOneSqliteFileCatchUpByPolling) {
   auto writer = first.create("shared");
   CollectionSet second(*models_, {dir, ""});
   auto reader = second.get("shared");
-  EXPECT_EQ(reader->face_count(), 0u);
+  EXPECT_EQ(reader->gallery().face_count(), 0u);
   const auto& photo = people_[0][0];
   const auto outcomes =
       writer->add_faces("p0", {{"photo", std::vector<std::uint8_t>(photo.begin(), photo.end())}}, limits, "test");
@@ -738,8 +738,8 @@ TEST_F(ServerTest, CollectionsOnOneSqliteFileCatchUpByPolling) {
   EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] {
     return reader->recognize(probe, {}).at(0).person.value_or("") == "p0";
   })) << "the second process never saw the new face";
-  reader->remove_subject("p0", "test");
-  EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return writer->face_count() == 0; }));
+  reader->gallery().remove_person("p0", "test");
+  EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return writer->gallery().face_count() == 0; }));
 }
 
 // Replicas sharing a data folder (and so the catalog): a collection created on one is found by
@@ -753,7 +753,7 @@ void expect_replicas_share_the_catalog(const Engine& models, const std::string& 
   a.create(lobby, true);
   ASSERT_TRUE(b.contains(lobby)) << "a collection created on replica A is unknown to B";
   EXPECT_TRUE(b.info(lobby).liveness);
-  EXPECT_EQ(b.get(lobby)->face_count(), 0u);
+  EXPECT_EQ(b.get(lobby)->gallery().face_count(), 0u);
   b.create(hall);
   EXPECT_THROW(a.create(hall), Error);  // created on B: A must not make a second one
   std::set<std::string> listed;
@@ -786,7 +786,7 @@ TEST_F(ServerTest, AReplicaReopensACollectionRemovedAndCreatedAgainElsewhere) {
   ASSERT_EQ(outcomes.at(0).status, EnrollStatus::kEnrolled) << outcomes.at(0).message;
   const auto on_a = a.get(hall);
   EXPECT_TRUE(on_a != old_on_a) << "replica A kept the removed collection open";
-  EXPECT_EQ(on_a->face_count(), 1u);
+  EXPECT_EQ(on_a->gallery().face_count(), 1u);
 }
 
 TEST_F(ServerTest, ReplicasOnOnePostgresDatabaseSeeEachOthersCollections) {
@@ -853,15 +853,15 @@ TEST_F(ServerTest, ReplicaOwnWritesAreNotReplayedIntoItsHnswIndex) {
   // Enough faces from the other replica that one tombstone stays below the compaction fraction.
   for (int person = 0; person < 2; ++person)
     for (int variant = 0; variant < 8; ++variant) enroll(other, person, variant);
-  ASSERT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return replica.face_count() == 16; }));
-  EXPECT_EQ(replica.index_tombstones(), 0u);
+  ASSERT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return replica.gallery().face_count() == 16; }));
+  EXPECT_EQ(replica.gallery().index_tombstones(), 0u);
 
   for (int variant = 0; variant < 2; ++variant) enroll(replica, 2, variant);
   std::this_thread::sleep_for(Collection::kSyncInterval + std::chrono::milliseconds(500));  // feed and poll ran
-  replica.sync();
-  EXPECT_EQ(replica.face_count(), 18u);
-  EXPECT_EQ(replica.index_tombstones(), 0u) << "the replica replayed its own enrollment from the change feed";
-  EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return other.face_count() == 18; }));
+  replica.gallery().sync();
+  EXPECT_EQ(replica.gallery().face_count(), 18u);
+  EXPECT_EQ(replica.gallery().index_tombstones(), 0u) << "the replica replayed its own enrollment from the change feed";
+  EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] { return other.gallery().face_count() == 18; }));
 }
 
 // Replica B follows A through what LISTEN / NOTIFY alone would lose: a collection created on A

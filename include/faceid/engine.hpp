@@ -1,5 +1,7 @@
 #pragma once
-// The engine: detection, alignment, embedding and gallery search behind one object.
+// The engine: detection, alignment, embedding and gallery search behind one object. It owns
+// the models and one gallery (faceid/gallery.hpp); more galleries searched with its models
+// (a server's collections) come from open_gallery().
 //
 //   auto engine = faceid::Engine::open(config);
 //   for (const auto& face : engine->identify(frame)) use(face.person.value_or("unknown"));
@@ -14,6 +16,7 @@
 
 #include "faceid/detector.hpp"
 #include "faceid/embedder.hpp"
+#include "faceid/gallery.hpp"
 #include "faceid/image.hpp"
 #include "faceid/index.hpp"
 #include "faceid/liveness.hpp"
@@ -55,32 +58,6 @@ struct EngineConfig {
   std::string cohort_gallery;
 };
 
-// One image to enroll: raw bytes (hashed for idempotence) and a label for messages.
-struct EnrollImage {
-  std::string source;
-  std::vector<std::uint8_t> bytes;
-};
-
-enum class EnrollStatus { kEnrolled, kDuplicate, kNoFace, kBadImage, kSpoof, kCannotJudge };
-const char* enroll_status_name(EnrollStatus status);
-
-struct EnrollOutcome {
-  std::string source;
-  EnrollStatus status = EnrollStatus::kEnrolled;
-  int faces_found = 0;                 // > 1: subject_face() was taken
-  std::optional<std::int64_t> face_id;
-  std::optional<Detection> detection;
-  std::string message;                 // why it was skipped, or the owner of a duplicate
-  std::optional<LivenessResult> liveness;  // set when liveness was checked
-};
-
-// The faces of an enrollment, ready to store (Engine::prepare_enrollment).
-struct EnrollmentBatch {
-  std::vector<EnrollOutcome> outcomes;         // one per image, in order
-  std::vector<FaceRecord> records;             // the faces to store, embedded
-  std::vector<std::size_t> outcome_of_record;  // index into outcomes of each record
-};
-
 struct VerifyResult {
   bool same_person = false;
   float score = 0.f;
@@ -91,12 +68,6 @@ struct VerifyResult {
   int faces_in_a = 0, faces_in_b = 0;
   // Set when liveness was checked; same_person is false unless both faces are judged live.
   std::optional<LivenessResult> liveness_a, liveness_b;
-};
-
-struct ReindexReport {
-  std::string from_model, to_model;
-  int faces_reindexed = 0;
-  int faces_without_crop = 0;  // could not be recomputed (enrolled with keep_crops off)
 };
 
 class Engine {
@@ -128,6 +99,12 @@ class Engine {
       const std::function<std::optional<std::string>(const std::string&)>& enrolled_as = {}) const;
   // Matches given embeddings (from embed()) against the gallery.
   FaceResult match(const Embedding& embedding, int candidates) const;
+  // This engine's gallery (EngineConfig::gallery).
+  const Gallery& gallery() const;
+  // Another gallery searched with this engine's model, metric, thresholds and normalisation.
+  // `name` labels it in messages ("collection lobby"); `index_snapshot`: IndexOptions::snapshot_file.
+  std::unique_ptr<Gallery> open_gallery(std::unique_ptr<GalleryStore> store, const std::string& name = {},
+                                        const std::string& index_snapshot = {}) const;
   std::vector<Detection> detect(const cv::Mat& bgr) const;
   // The detector behind detect(), for callers that detect in two steps (detect_boxes).
   const FaceDetector& detector() const;
@@ -149,7 +126,8 @@ class Engine {
   std::vector<PersonInfo> people() const;
   void remove_person(const std::string& person);
   void rename_person(const std::string& from, const std::string& to);
-  // Who this engine's gallery writes are recorded as in the audit log (GalleryStore::set_audit_actor).
+  // Who this engine's gallery writes are recorded as in the audit log (AuditEntry::actor;
+  // local_audit_actor() until set).
   void set_audit_actor(const std::string& actor);
 
   // Writes every person's embeddings (no photos) as JSON; import adds them back.

@@ -9,21 +9,18 @@
 //   server.bind(); server.run();                            // stop() from another thread
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <opencv2/core.hpp>
 
 #include "faceid/engine.hpp"
+#include "faceid/gallery.hpp"
 #include "faceid/index.hpp"
 #include "faceid/store.hpp"
 #include "faceid/types.hpp"
@@ -58,95 +55,47 @@ struct SubjectMatch {
   std::optional<LivenessResult> liveness;  // set when checked
 };
 
-// One gallery store with its in-memory index. Writes run as one store transaction
-// followed by the index update, under an exclusive lock, so searches never see a
-// half-added face. Writes of other processes sharing the store (server replicas, the CLI)
-// reach the index through a background thread: at once when the store pushes news of them
-// (PostgreSQL), and by a version check every kSyncInterval otherwise. Thread-safe.
+// A named gallery (faceid/gallery.hpp) of a server, searched with the models of the process's
+// shared engine: its people and faces are gallery(); recognition and verification of images
+// run the engine's pipeline against it. Thread-safe.
 class Collection {
  public:
-  static constexpr std::chrono::milliseconds kSyncInterval{2000};
+  static constexpr std::chrono::milliseconds kSyncInterval = Gallery::kSyncInterval;
   // `index_snapshot`: where an HNSW face index is kept between runs (IndexOptions::snapshot_file).
   Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store,
              std::string index_snapshot = {});
-  ~Collection();
   Collection(const Collection&) = delete;
   Collection& operator=(const Collection&) = delete;
 
   const std::string& name() const { return name_; }
+  Gallery& gallery() { return *gallery_; }
+  const Gallery& gallery() const { return *gallery_; }
 
-  std::vector<PersonInfo> subjects() const;
-  bool has_subject(const std::string& name) const;
-  // Error(kNotFound) when the subject does not exist.
-  PersonInfo subject(const std::string& name) const;
-  // `actor`, in every write: who the store's audit log records it as (AuditEntry::actor).
-  void rename_subject(const std::string& from, const std::string& to, const std::string& actor);
-  void remove_subject(const std::string& name, const std::string& actor);
-
-  // Enrolls the subject face of each image under `subject` (created when new),
-  // in one transaction; images that fail are reported, not enrolled.
-  std::vector<EnrollOutcome> add_faces(const std::string& subject, const std::vector<EnrollImage>& images,
+  // Enrolls the subject face of each image under `person` (created when new), in one
+  // transaction; images that fail are reported, not enrolled. `actor`: who the store's audit
+  // log records it as (AuditEntry::actor).
+  std::vector<EnrollOutcome> add_faces(const std::string& person, const std::vector<EnrollImage>& images,
                                        const ImageLimits& limits, const std::string& actor);
-  std::vector<FaceRecord> faces(const std::string& subject) const;  // without crops
-  // Removes the given faces of `subject`; returns the ids that were removed.
-  std::vector<std::int64_t> remove_faces(const std::string& subject, const std::vector<std::int64_t>& ids,
-                                         const std::string& actor);
-  // The store's audit log (GalleryStore::audit), each entry tagged with this collection's name.
+  // The store's audit log, each entry tagged with this collection's name.
   std::vector<AuditEntry> audit(const AuditQuery& query) const;
-  // The stored aligned crop (JPEG). Error(kNotFound) when absent or not kept.
-  std::vector<std::uint8_t> face_crop(const std::string& subject, std::int64_t face_id) const;
 
   std::vector<Recognition> recognize(const cv::Mat& bgr, const RecognizeOptions& options) const;
   Recognition recognize_embedding(const Embedding& embedding, const RecognizeOptions& options) const;
-  // Compares the subject face of `bgr` with the stored faces of `subject` only.
+  // Compares the subject face of `bgr` with the stored faces of `person` only.
   // With `liveness`, a probe face not judged live is never the same person.
-  SubjectMatch verify_subject(const cv::Mat& bgr, const std::string& subject,
+  SubjectMatch verify_subject(const cv::Mat& bgr, const std::string& person,
                               std::optional<float> threshold, bool liveness = false,
                               const DetectionFilter& detection = {}) const;
 
-  std::size_t face_count() const;
-  std::size_t subject_count() const;
-  std::size_t index_tombstones() const;  // deleted faces the HNSW graph still holds
-  // Asks the store for its version: throws (e.g. Error(kUnavailable)) when it does not answer.
-  void check_store() const;
   // The collection's liveness default: recognition and verification requests that do not say
   // otherwise check liveness, and enrollment refuses faces not judged live.
   bool liveness_default() const { return liveness_default_; }
   void set_liveness_default(bool on) { liveness_default_ = on; }
-  // Clears every subject and deletes the index snapshot (used before the collection is dropped).
-  void clear(const std::string& actor);
-  // Applies the store's writes the index has not seen yet (what the background thread does).
-  void sync();
 
  private:
-  Recognition match_locked(const Embedding& embedding, const RecognizeOptions& options) const;
-  void require_compatible_locked() const;
-  void apply_locked(const GalleryChanges& changes);
-  void add_to_index_locked(std::int64_t face_id, const std::string& person, const Embedding& embedding);
-  void sync_loop();
-  void save_snapshot_locked() noexcept;
-  // Runs one store write and, when no other writer committed around it, marks the index as
-  // in sync with it. Under both locks.
-  void commit_locked(const std::string& actor, const std::function<void()>& write);
-
   std::string name_;
   const Engine& models_;
-  std::unique_ptr<GalleryStore> store_;
-  std::string gallery_model_;
-  IndexOptions index_options_;
-  PersonIndex index_;
-  GalleryNormalizer normalizer_{Metric::kCosine, NormOptions{}};  // follows index_, same lock
-  // Lock order: index_mutex_ before store_mutex_. Searches take index_mutex_ shared;
-  // writers take both exclusively; store reads take store_mutex_ alone.
-  mutable std::shared_mutex index_mutex_;
-  mutable std::mutex store_mutex_;
-  std::int64_t synced_version_ = 0;  // store version the index reflects; under index_mutex_
-
-  std::mutex sync_mutex_;  // guards the two flags below
-  std::condition_variable sync_wake_;
-  bool sync_requested_ = false;
-  bool stopping_ = false;
-  std::thread sync_thread_;  // runs sync_loop(); joined by the destructor
+  std::unique_ptr<Gallery> gallery_;
   std::atomic<bool> liveness_default_{false};
 };
 

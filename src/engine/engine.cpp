@@ -1,35 +1,19 @@
 #include "faceid/engine.hpp"
 
 #include <algorithm>
-#include <fstream>
 #include <mutex>
 #include <set>
-#include <shared_mutex>
 
 #include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 #include <spdlog/spdlog.h>
 
 #include "detection/retry_detector.hpp"
 #include "engine/embedding_codec.hpp"
 #include "faceid/alignment.hpp"
 #include "faceid/error.hpp"
-#include "storage/add_new_faces.hpp"
 #include "faceid/model_catalogue.hpp"
 
 namespace faceid {
-
-const char* enroll_status_name(EnrollStatus status) {
-  switch (status) {
-    case EnrollStatus::kEnrolled: return "enrolled";
-    case EnrollStatus::kDuplicate: return "duplicate";
-    case EnrollStatus::kNoFace: return "no_face";
-    case EnrollStatus::kBadImage: return "bad_image";
-    case EnrollStatus::kSpoof: return "spoof";
-    case EnrollStatus::kCannotJudge: return "cannot_judge";
-  }
-  return "unknown";
-}
 
 namespace {
 
@@ -90,58 +74,17 @@ struct Engine::Impl {
   std::string model_id;
   float threshold = 0.f;         // 1:N open-set decision
   float verify_threshold = 0.f;  // 1:1 decision
-  std::unique_ptr<GalleryStore> store;
   // Loaded by open() when liveness is on, else on the first call that asks for it.
   mutable std::mutex liveness_mutex;
   mutable std::unique_ptr<LivenessChecker> liveness;
-  // Guards `index` and the store's view of it: identify() reads under a shared lock,
-  // writers hold it exclusively across the store transaction and the index update,
-  // so a reader never sees a half-added person.
-  mutable std::shared_mutex mutex;
-  PersonIndex index{1};
-  GalleryNormalizer normalizer{Metric::kCosine, NormOptions{}};  // guarded like `index`
-  std::optional<float> norm_threshold, norm_verify_threshold;     // set when normalisation is on
-  std::string gallery_model;  // model of the stored embeddings ("" = empty gallery)
+  std::optional<float> norm_threshold, norm_verify_threshold;  // set when normalisation is on
+  std::unique_ptr<Gallery> gallery;
+  std::string actor = local_audit_actor();  // under actor_mutex
+  mutable std::mutex actor_mutex;
 
-  void require_compatible_gallery() const {
-    if (gallery_model.empty() || gallery_model == model_id) return;
-    // Flip test-time augmentation is part of the model id ("+flip"): say which way to go.
-    const std::string flip = "+flip";
-    const auto without_flip = [&flip](const std::string& id) {
-      return id.size() > flip.size() && id.compare(id.size() - flip.size(), flip.size(), flip) == 0
-                 ? id.substr(0, id.size() - flip.size())
-                 : id;
-    };
-    if (without_flip(gallery_model) == without_flip(model_id)) {
-      const bool gallery_flipped = gallery_model != without_flip(gallery_model);
-      throw Error(ErrorCode::kModelMismatch,
-                  std::string("the gallery was enrolled ") + (gallery_flipped ? "with" : "without") +
-                      " --flip and this command runs " + (gallery_flipped ? "without" : "with") + " it: " +
-                      (gallery_flipped ? "add --flip" : "drop --flip") + ", or run `faceid" +
-                      (gallery_flipped ? "" : " --flip") + " reindex` to re-embed every stored face " +
-                      (gallery_flipped ? "without" : "with") + " it");
-    }
-    throw Error(ErrorCode::kModelMismatch,
-                "the gallery holds embeddings of model " + gallery_model + " but the engine uses " + model_id +
-                    "; run `faceid reindex` to recompute them from the stored face crops");
-  }
-
-  void load_index() {
-    gallery_model = store->model_id();
-    PersonIndex fresh(embedder->dim(), config.index);
-    const auto faces = gallery_model == model_id ? store->faces(false) : std::vector<FaceRecord>{};
-    fresh.load(faces);
-    normalizer.load(faces);
-    index = std::move(fresh);
-    save_snapshot();  // so that the next start-up reuses this build, even after a crash
-  }
-
-  void save_snapshot() noexcept {
-    try {
-      index.save_snapshot();
-    } catch (const std::exception& e) {
-      spdlog::warn("cannot save the index snapshot: {}", e.what());  // next start-up rebuilds
-    }
+  std::string audit_actor() const {
+    std::lock_guard lock(actor_mutex);
+    return actor;
   }
 
   const LivenessChecker& liveness_checker() const {
@@ -190,34 +133,12 @@ struct Engine::Impl {
         throw Error(ErrorCode::kBadRequest, "the manifest has no " + key + " threshold for " + embedder_spec.name +
                                                 ": pass one (--threshold) or run `faceid calibrate --norm`");
       spdlog::info("no {} threshold for {}: scores stay raw", key, embedder_spec.name);
-      return;
     }
-    normalizer = GalleryNormalizer(config.matching.metric, options);
-    if (!config.cohort_gallery.empty())
-      normalizer.add_extra(load_cohort_gallery(config.cohort_gallery, model_id));
-  }
-
-  FaceResult match_locked(const Embedding& embedding, int candidates) const {
-    FaceResult result;
-    result.threshold = normalizer.active() ? *norm_threshold : threshold;
-    const auto ranked = rank_normalized(index, normalizer, embedding, config.matching, std::max(2, candidates));
-    if (!ranked.empty()) {
-      result.best = ranked[0];
-      result.score = ranked[0].score;
-      if (accepts(config.matching.metric, ranked[0].score, result.threshold)) result.person = ranked[0].person;
-    }
-    if (ranked.size() > 1) result.runner_up = ranked[1];
-    result.candidates.assign(ranked.begin(), ranked.begin() + std::min<std::size_t>(ranked.size(), std::max(1, candidates)));
-    return result;
   }
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() {
-  if (!impl_) return;
-  std::unique_lock lock(impl_->mutex);
-  impl_->save_snapshot();
-}
+Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
   auto impl = std::make_unique<Impl>();
@@ -254,10 +175,30 @@ std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
   if (config.liveness.enabled) impl->liveness_checker();  // a missing liveness model fails here, not mid-run
 
   impl->configure_normalization(embedder_spec);
-  impl->store = open_store(config.gallery);
-  impl->load_index();
-  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+  std::unique_ptr<Engine> engine(new Engine(std::move(impl)));
+  engine->impl_->gallery = engine->open_gallery(open_store(config.gallery));
+  return engine;
 }
+
+std::unique_ptr<Gallery> Engine::open_gallery(std::unique_ptr<GalleryStore> store, const std::string& name,
+                                              const std::string& index_snapshot) const {
+  const Impl& impl = *impl_;
+  GalleryOptions options;
+  options.name = name;
+  options.model_id = impl.model_id;
+  options.matching = impl.config.matching;
+  options.index = impl.config.index;
+  if (!index_snapshot.empty()) options.index.snapshot_file = index_snapshot;
+  options.threshold = impl.threshold;
+  options.normalized_threshold = impl.norm_threshold;
+  options.normalization = impl.config.normalization;
+  options.cohort_gallery = impl.config.cohort_gallery;
+  // A gallery in memory has no other writer to follow.
+  options.follow_other_writers = impl.config.gallery != ":memory:" || !name.empty();
+  return std::make_unique<Gallery>(std::move(store), std::move(options));
+}
+
+const Gallery& Engine::gallery() const { return *impl_->gallery; }
 
 std::vector<Detection> Engine::detect(const cv::Mat& bgr) const {
   if (bgr.empty() || bgr.type() != CV_8UC3)
@@ -274,9 +215,7 @@ std::vector<Embedding> Engine::embed(const cv::Mat& bgr, const std::vector<Detec
 cv::Mat Engine::aligned_crop(const cv::Mat& bgr, const Detection& face) const { return impl_->crop(bgr, face); }
 
 FaceResult Engine::match(const Embedding& embedding, int candidates) const {
-  std::shared_lock lock(impl_->mutex);
-  impl_->require_compatible_gallery();
-  return impl_->match_locked(embedding, candidates);
+  return impl_->gallery->search(embedding, {candidates, std::nullopt});
 }
 
 std::vector<LivenessResult> Engine::check_liveness(const cv::Mat& bgr, const std::vector<Detection>& faces) const {
@@ -293,15 +232,10 @@ std::vector<FaceResult> Engine::identify(const cv::Mat& bgr, bool with_liveness)
   const auto faces = detect(bgr);
   const auto embeddings = impl_->embed(bgr, faces);
   const auto live = with_liveness ? check_liveness(bgr, faces) : std::vector<LivenessResult>{};
-  std::shared_lock lock(impl_->mutex);
-  impl_->require_compatible_gallery();
-  std::vector<FaceResult> results;
-  results.reserve(faces.size());
+  auto results = impl_->gallery->search(embeddings, {impl_->config.candidates, std::nullopt});
   for (std::size_t i = 0; i < faces.size(); ++i) {
-    FaceResult result = impl_->match_locked(embeddings[i], impl_->config.candidates);
-    result.detection = faces[i];
-    if (with_liveness) gate_identity(result.person, result.liveness, live[i]);
-    results.push_back(std::move(result));
+    results[i].detection = faces[i];
+    if (with_liveness) gate_identity(results[i].person, results[i].liveness, live[i]);
   }
   return results;
 }
@@ -324,11 +258,10 @@ VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b, bool with_livene
   const Embedding ea = impl_->embed(a, {result.face_a}).front();
   const Embedding eb = impl_->embed(b, {result.face_b}).front();
   result.metric = impl_->config.matching.metric;
-  std::shared_lock lock(impl_->mutex);
-  const bool normalized = impl_->normalizer.active();
-  result.norm = impl_->normalizer.norm();
-  result.score = impl_->normalizer.normalize_pair(ea, eb, compare(ea, eb, result.metric));
-  result.threshold = normalized ? *impl_->norm_verify_threshold : impl_->verify_threshold;
+  const PairScore pair = impl_->gallery->score_pair(ea, eb);
+  result.norm = pair.norm;
+  result.score = pair.score;
+  result.threshold = pair.norm != ScoreNorm::kNone ? *impl_->norm_verify_threshold : impl_->verify_threshold;
   result.same_person = accepts(result.metric, result.score, result.threshold);
   if (with_liveness) {
     result.liveness_a = check_liveness(a, {result.face_a}).front();
@@ -411,113 +344,43 @@ EnrollmentBatch Engine::prepare_enrollment(
 
 std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::vector<EnrollImage>& images,
                                           bool strict) {
-  Impl& impl = *impl_;
-  EnrollmentBatch batch = prepare_enrollment(
-      person, images, impl.config.limits, impl.config.liveness.enabled, strict,
-      [&impl](const std::string& sha) { return impl.store->find_content(sha); });
-  if (batch.records.empty()) return std::move(batch.outcomes);
-  auto& outcomes = batch.outcomes;
-  const auto& records = batch.records;
-
-  std::unique_lock lock(impl.mutex);
-  impl.require_compatible_gallery();
-  if (impl.gallery_model.empty()) {
-    impl.store->bind_model(impl.model_id);
-    impl.gallery_model = impl.model_id;
-  }
-  const auto ids = add_new_faces(*impl.store, person, records, outcomes, batch.outcome_of_record);
-  for (std::size_t i = 0; i < records.size(); ++i)
-    if (ids[i] != 0) {
-      impl.index.add_face(ids[i], person, records[i].embedding);
-      impl.normalizer.add_face(ids[i], person, records[i].embedding);
-    }
-  return outcomes;
+  Gallery& gallery = *impl_->gallery;
+  EnrollmentBatch batch =
+      prepare_enrollment(person, images, impl_->config.limits, impl_->config.liveness.enabled, strict,
+                         [&gallery](const std::string& sha) { return gallery.enrolled_as(sha); });
+  return gallery.add(person, std::move(batch), impl_->audit_actor());
 }
 
-std::vector<PersonInfo> Engine::people() const {
-  std::shared_lock lock(impl_->mutex);
-  return impl_->store->people();
-}
+std::vector<PersonInfo> Engine::people() const { return impl_->gallery->people(); }
 
-void Engine::remove_person(const std::string& person) {
-  std::unique_lock lock(impl_->mutex);
-  impl_->store->remove_person(person);
-  impl_->index.remove_person(person);
-  impl_->normalizer.remove_person(person);
-}
+void Engine::remove_person(const std::string& person) { impl_->gallery->remove_person(person, impl_->audit_actor()); }
 
 void Engine::rename_person(const std::string& from, const std::string& to) {
-  std::unique_lock lock(impl_->mutex);
-  impl_->store->rename_person(from, to);
-  impl_->index.rename_person(from, to);
-  impl_->normalizer.rename_person(from, to);
+  impl_->gallery->rename_person(from, to, impl_->audit_actor());
 }
 
 void Engine::set_audit_actor(const std::string& actor) {
-  std::unique_lock lock(impl_->mutex);
-  impl_->store->set_audit_actor(actor);
+  std::lock_guard lock(impl_->actor_mutex);
+  impl_->actor = actor;
 }
 
 void Engine::export_embeddings(const std::string& path) const {
-  std::shared_lock lock(impl_->mutex);
-  write_embeddings_file(path, impl_->gallery_model, impl_->store->faces(false));
+  const Gallery& gallery = *impl_->gallery;
+  write_embeddings_file(path, gallery.stored_model(), gallery.faces(false));
 }
 
 int Engine::import_embeddings(const std::string& path) {
   const EmbeddingsFile file = read_embeddings_file(path);
-  std::unique_lock lock(impl_->mutex);
-  Impl& impl = *impl_;
-  if (file.model_id != impl.model_id)
+  if (file.model_id != impl_->model_id)
     throw Error(ErrorCode::kModelMismatch, path + " holds embeddings of model " + file.model_id +
-                                               " but this engine uses " + impl.model_id);
-  impl.require_compatible_gallery();
-  if (impl.gallery_model.empty()) {
-    impl.store->bind_model(impl.model_id);
-    impl.gallery_model = impl.model_id;
-  }
-  int imported = 0;
-  for (const auto& [person, faces] : file.people) {
-    std::vector<FaceRecord> fresh;
-    for (const auto& face : faces)
-      if (!impl.store->find_content(face.content_sha256)) fresh.push_back(face);
-    if (fresh.empty()) continue;
-    const auto ids = impl.store->import_faces(person, fresh);
-    for (std::size_t i = 0; i < fresh.size(); ++i) {
-      impl.index.add_face(ids[i], person, fresh[i].embedding);
-      impl.normalizer.add_face(ids[i], person, fresh[i].embedding);
-    }
-    imported += static_cast<int>(fresh.size());
-  }
-  return imported;
+                                               " but this engine uses " + impl_->model_id);
+  return impl_->gallery->import_faces(file.model_id, file.people, impl_->audit_actor());
 }
 
 ReindexReport Engine::reindex() {
-  std::unique_lock lock(impl_->mutex);
-  Impl& impl = *impl_;
-  ReindexReport report;
-  report.from_model = impl.gallery_model;
-  report.to_model = impl.model_id;
-  const auto faces = impl.store->faces(true);
-  std::vector<std::pair<std::int64_t, Embedding>> updated;
-  for (const auto& face : faces) {
-    if (face.crop_jpeg.empty()) {
-      ++report.faces_without_crop;
-      continue;
-    }
-    cv::Mat crop = cv::imdecode(face.crop_jpeg, cv::IMREAD_COLOR);
-    if (crop.empty()) throw Error(ErrorCode::kCorruptStore, "stored crop of face " + std::to_string(face.id) + " is unreadable");
-    const cv::Size size = impl.embedder->input_size();
-    if (crop.size() != size) cv::resize(crop, crop, size);
-    updated.emplace_back(face.id, impl.embedder->embed({crop}).front());
-  }
-  if (report.faces_without_crop > 0)
-    throw Error(ErrorCode::kConflict, std::to_string(report.faces_without_crop) +
-                                          " faces were enrolled without keeping their crop and cannot be "
-                                          "recomputed; remove and re-enroll those people first");
-  impl.store->replace_embeddings(impl.model_id, updated);
-  impl.load_index();
-  report.faces_reindexed = static_cast<int>(updated.size());
-  return report;
+  const FaceEmbedder& embedder = *impl_->embedder;
+  return impl_->gallery->reindex([&embedder](const cv::Mat& crop) { return embedder.embed({crop}).front(); },
+                                 embedder.input_size(), impl_->audit_actor());
 }
 
 float Engine::threshold() const { return impl_->threshold; }

@@ -235,8 +235,8 @@ void CollectionSet::remove(const std::string& name, const std::string& actor) {
   // without the catalog's locks: other collections, keys and replicas are not held up.
   const auto collection = get(name);
   AuditEntry entry = collection_entry("collection_delete", name, actor);
-  entry.face_count = static_cast<int>(collection->face_count());
-  collection->clear(actor);
+  entry.face_count = static_cast<int>(collection->gallery().face_count());
+  collection->gallery().clear(actor);
   std::lock_guard lock(impl_->mutex);
   const CatalogLock file_lock(catalog_path(impl_->options.data_dir) + ".lock");
   impl_->load_catalog_locked();
@@ -266,8 +266,8 @@ CollectionInfo CollectionSet::info(const std::string& name) {
     info.liveness = it->second.liveness;
     collection = impl_->open_locked(name);
   }
-  info.subjects = collection->subject_count();
-  info.faces = collection->face_count();
+  info.subjects = collection->gallery().person_count();
+  info.faces = collection->gallery().face_count();
   return info;
 }
 
@@ -298,7 +298,7 @@ std::map<std::string, std::string> CollectionSet::unready_stores() {
   std::map<std::string, std::string> unready;
   for (const auto& collection : open) {
     try {
-      collection->check_store();
+      collection->gallery().check_store();
     } catch (const std::exception& e) {
       unready[collection->name()] = e.what();
     }

@@ -57,28 +57,28 @@ std::vector<std::int64_t> face_ids(const server_detail::Call& call) {
 void RestServer::Impl::add_person_routes() {
   route("GET", kPeople, "people", Access::kCollection, Work::kNone, [this](const Call& call) {
     json list = json::array();
-    for (const auto& p : collection(call)->subjects()) list.push_back(server_detail::person_json(p));
+    for (const auto& p : collection(call)->gallery().people()) list.push_back(server_detail::person_json(p));
     return Reply{{{"people", list}, {"subjects", list}}};
   });
   route("POST", kPeople, "people", Access::kCollection, Work::kQueued, [this](const Call& call) {
     const std::string name = call.required_text({"name"}, "person name");
     // The store keeps people with faces only, so a person is created with their first images.
     require_valid_name(name, "person");
-    if (collection(call)->has_subject(name)) throw ApiError{ErrorCode::kConflict, "person " + name + " already exists"};
+    if (collection(call)->gallery().has_person(name)) throw ApiError{ErrorCode::kConflict, "person " + name + " already exists"};
     return enroll(call, name);
   });
   route("GET", kPerson, "person", Access::kCollection, Work::kNone, [this](const Call& call) {
-    return Reply{server_detail::person_json(collection(call)->subject(call.path(2)))};
+    return Reply{server_detail::person_json(collection(call)->gallery().person(call.path(2)))};
   });
   const JsonHandler rename = [this](const Call& call) {
     const std::string to = call.required_text({"name"}, "new person name");
-    collection(call)->rename_subject(call.path(2), to, call.actor());
+    collection(call)->gallery().rename_person(call.path(2), to, call.actor());
     return Reply{{{"name", to}, {"renamed_from", call.path(2)}}};
   };
   route("PATCH", kPerson, "person", Access::kCollection, Work::kNone, rename);
   route("PUT", kPerson, "person", Access::kCollection, Work::kNone, rename);
   route("DELETE", kPerson, "person", Access::kCollection, Work::kNone, [this](const Call& call) {
-    collection(call)->remove_subject(call.path(2), call.actor());
+    collection(call)->gallery().remove_person(call.path(2), call.actor());
     return Reply{{{"deleted", call.path(2)}}};
   });
 }
@@ -98,14 +98,14 @@ Reply RestServer::Impl::enroll(const Call& call, const std::string& person) {
 void RestServer::Impl::add_face_routes() {
   route("GET", kFaces, "faces", Access::kCollection, Work::kNone, [this](const Call& call) {
     json list = json::array();
-    for (const auto& f : collection(call)->faces(call.path(2))) list.push_back(server_detail::face_record_json(f));
+    for (const auto& f : collection(call)->gallery().faces_of(call.path(2), false)) list.push_back(server_detail::face_record_json(f));
     return Reply{with_person(call.path(2), {{"faces", list}})};
   });
   route("POST", kFaces, "faces", Access::kCollection, Work::kQueued,
         [this](const Call& call) { return enroll(call, call.path(2)); });
   route("DELETE", kFaces, "faces", Access::kCollection, Work::kNone, [this](const Call& call) {
     const auto ids = face_ids(call);
-    const auto removed = collection(call)->remove_faces(call.path(2), ids, call.actor());
+    const auto removed = collection(call)->gallery().remove_faces(call.path(2), ids, call.actor());
     json missing = json::array();
     for (const auto id : ids)
       if (std::find(removed.begin(), removed.end(), id) == removed.end()) missing.push_back(id);
@@ -113,13 +113,13 @@ void RestServer::Impl::add_face_routes() {
   });
   route("DELETE", kFaces + R"(/(\d+))", "face", Access::kCollection, Work::kNone, [this](const Call& call) {
     const std::int64_t id = parse_face_id(call.path(3));
-    if (collection(call)->remove_faces(call.path(2), {id}, call.actor()).empty())
+    if (collection(call)->gallery().remove_faces(call.path(2), {id}, call.actor()).empty())
       throw ApiError{ErrorCode::kNotFound, "no face " + std::to_string(id) + " of person " + call.path(2)};
     return Reply{{{"removed", {id}}}};
   });
   raw_route("GET", kFaces + R"(/(\d+)/crop)", "face_crop", Access::kCollection,
             [this](const Call& call, httplib::Response& res) {
-              const auto jpeg = collection(call)->face_crop(call.path(2), parse_face_id(call.path(3)));
+              const auto jpeg = collection(call)->gallery().face_crop(call.path(2), parse_face_id(call.path(3)));
               res.set_content(std::string(jpeg.begin(), jpeg.end()), "image/jpeg");
             });
 }

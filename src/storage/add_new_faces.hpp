@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "faceid/engine.hpp"
+#include "faceid/gallery.hpp"
 #include "faceid/store.hpp"
 
 namespace faceid {
