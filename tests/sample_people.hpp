@@ -17,6 +17,7 @@
 //   alice. One of them (dark hair, right of her) reaches cosine 0.34, just under the 1:N threshold
 //   (0.35): too close to assert, so the tests use the other one only (0.12).
 #include <string>
+#include <vector>
 
 #include <opencv2/core.hpp>
 
@@ -31,8 +32,18 @@ std::size_t largest_face(const std::vector<Detection>& faces);
 // The index of the face of sample3.jpg at the far left of the photo (a stranger to alice, cosine 0.12).
 std::size_t leftmost_face(const std::vector<Detection>& faces);
 
-// Writes a 640 x 360 MP4 (OpenCV's FFmpeg writer, mp4v) of `frames` frames at 25 fps showing
-// `image` scaled to fit, drifting a few pixels per frame (so trackers have motion).
+// `face` of `photo` with half its size of context on every side, clipped to the photo: one person
+// cut out of a group photo.
+cv::Mat face_cut(const cv::Mat& photo, const Detection& face);
+
+// One scene of a clip: `image` for `frames` frames; an empty image is a plain grey frame (nobody).
+struct ClipScene {
+  cv::Mat image;
+  int frames = 0;
+};
+// Writes a 640 x 360 MP4 (OpenCV's FFmpeg writer, mp4v) at 25 fps of the scenes one after the
+// other, each image scaled to fit and drifting a few pixels per frame (so trackers have motion).
+void write_clip(const std::string& path, const std::vector<ClipScene>& scenes);
 void write_clip(const std::string& path, const cv::Mat& image, int frames);
 
 }  // namespace faceid::test

@@ -28,10 +28,17 @@ def shared_dir():
     return REPO.parent / "shared"
 
 
-def dataset_dir(name):
-    """../shared/datasets/<name> next to the repository (or under $FACEID_SHARED_DIR), else skip."""
+def shared_dataset(name):
+    """../shared/datasets/<name> next to the repository (or under $FACEID_SHARED_DIR), None when absent:
+    for tests that run on the samples always and on the dataset where it is present."""
     folder = shared_dir() / "datasets" / name
-    if not folder.is_dir():
+    return folder if folder.is_dir() else None
+
+
+def dataset_dir(name):
+    """../shared/datasets/<name>, else skip."""
+    folder = shared_dataset(name)
+    if folder is None:
         pytest.skip(f"needs ../shared/datasets/{name} (development data, absent on this machine)")
     return folder
 
@@ -108,3 +115,35 @@ def sample_held_out(tmp_path_factory):
     cut = fourth[max(0, y - h):y + 2 * h, max(0, x - w):x + 2 * w]
     return [("alice", sample_photo(3)), ("alice", write_png(folder / "alice_mirror.png", third[:, ::-1])),
             ("bea", write_png(folder / "bea_cut.png", np.ascontiguousarray(cut)))]
+
+
+@pytest.fixture(scope="session")
+def sample_faces(tmp_path_factory):
+    """Images of the labelled sample people for pair and protocol files: alice's two photos and their
+    mirror images, bea's photo and its mirror image, and the five strangers of sample5.jpg cut out one
+    by one (each image's largest face is the one named)."""
+    folder = tmp_path_factory.mktemp("sample_faces")
+    detector = faceid.Engine(gallery=":memory:")
+    faces = {"alice": [], "bea": [], "stranger": []}
+    for person, i in (("alice", 1), ("alice", 3), ("bea", 4)):
+        photo = faceid.load_image(sample_photo(i))
+        faces[person] += [sample_photo(i), write_png(folder / f"sample{i}_mirror.png", photo[:, ::-1])]
+    group = faceid.load_image(sample_photo(5))
+    for k, face in enumerate(detector.detect(group)):
+        x, y, w, h = (int(v) for v in face.box)
+        cut = group[max(0, y - h // 2):y + h + h // 2, max(0, x - w // 2):x + w + w // 2]
+        faces["stranger"].append(write_png(folder / f"sample5_face{k}.png", np.ascontiguousarray(cut)))
+    assert len(faces["stranger"]) == 5
+    return faces
+
+
+@pytest.fixture(scope="session")
+def sample_pairs(sample_faces):
+    """(image, image, same person) pairs of sample_faces: alice's photo against her other photo (the
+    genuine pairs: cosine 0.70-0.73, tests/sample_people.hpp), alice and bea against the strangers and
+    against each other (impostors: none above 0.19)."""
+    alice, bea, strangers = sample_faces["alice"], sample_faces["bea"], sample_faces["stranger"]
+    genuine = [(a, b, True) for a in alice[:2] for b in alice[2:]]
+    impostors = [(a, b, False) for a in alice[::2] + bea[:1] for b in strangers[:3]]
+    impostors += [(a, bea[k % 2], False) for k, a in enumerate(alice)]
+    return genuine + impostors

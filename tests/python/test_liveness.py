@@ -1,9 +1,10 @@
-"""Liveness from Python: identify(liveness=...) and VideoIdentifier(liveness=True) on real attacks."""
+"""Liveness from Python: identify(liveness=...) and VideoIdentifier(liveness=True) on real attacks
+(../shared/datasets/spoof_dev) and on a grey copy of a sample photo."""
 import cv2
 import pytest
 
 import faceid
-from conftest import dataset_dir
+from conftest import dataset_dir, sample_photo
 
 REAL = "images/real/nuaa/0004_0004_01_06_03_0.jpg"
 PRINT = "images/spoof/nuaa/0004_0004_01_01_03_0.jpg"
@@ -27,14 +28,21 @@ def test_printed_photo_is_never_named(spoof_dev):
     assert genuine.liveness.is_live
 
 
-def test_grey_image_cannot_be_judged(spoof_dev):
-    engine = faceid.Engine(gallery=":memory:", liveness=True)
-    grey = cv2.cvtColor(cv2.imread(str(spoof_dev / REAL), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
+def test_grey_image_cannot_be_judged(tmp_path):
+    """Needs only a real face: alice's other photo (sample3.jpg) in grey. Without liveness it names
+    her; with liveness it cannot be judged, so she is not named and cannot be enrolled from it."""
+    gallery = str(tmp_path / "g.db")
+    plain = faceid.Engine(gallery=gallery)
+    assert [o.status for o in plain.enroll("alice", [sample_photo(1)])] == ["enrolled"]
+    grey = cv2.cvtColor(cv2.imread(sample_photo(3), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
+    assert plain.identify(grey)[0].person == "alice"
+    engine = faceid.Engine(gallery=gallery, liveness=True)
     face = engine.identify(grey)[0]
+    assert face.person is None
     assert face.liveness.score is None
     assert face.liveness.status == "cannot_judge"
     assert "grayscale" in face.liveness.reason
-    refused = engine.enroll("s0004", [grey])
+    refused = engine.enroll("alice", [grey])
     assert refused[0].status == "cannot_judge"
 
 
