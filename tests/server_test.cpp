@@ -450,7 +450,7 @@ TEST_F(ServerTest, VerifyDetectEmbedAndRecognizeByEmbedding) {
   EXPECT_EQ(post_json(*c, "/v1/collections/vec/people", {{"name", "carol"}, {"images", {image_json(people_[2][1])}}})->status, 201);
   const json by_vector = parse(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}}));
   EXPECT_EQ(by_vector["results"][0]["person"], "carol") << by_vector.dump();
-  expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", {1.0, 2.0}}}), 400, "bad_request");
+  expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", {1.0, 2.0}}}), 409, "model_mismatch");
   expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", json::array()}}), 400, "bad_request");
   expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", {0.0, 0.0}}}), 400, "bad_request");
   expect_error(post_json(*c, "/v1/collections/vec/recognize/embedding", {{"embedding", vector}, {"model", "other@1"}}), 409, "model_mismatch");

@@ -126,8 +126,8 @@ class Gallery {
   // Asks the store for its version: throws (e.g. Error(kUnavailable)) when it does not answer.
   void check_store() const;
 
-  // The best people for each embedding, with the open-set decision. Error(kBadRequest) for
-  // an embedding of another length than the gallery's.
+  // The best people for each embedding, with the open-set decision. Error(kModelMismatch)
+  // for an embedding of another length than the gallery's (it comes from another model).
   FaceResult search(const Embedding& embedding, const SearchOptions& options = {}) const;
   std::vector<FaceResult> search(const std::vector<Embedding>& embeddings, const SearchOptions& options = {}) const;
   // `probe` against `person`'s stored faces only (the gallery's match policy and scale).

@@ -211,7 +211,7 @@ struct Gallery::Impl {
     result.threshold = threshold_locked(search.threshold);
     if (index.face_count() == 0) return result;
     if (static_cast<int>(embedding.unit.size()) != index.dim())
-      throw Error(ErrorCode::kBadRequest, "the embedding has " + std::to_string(embedding.unit.size()) + " values; " +
+      throw Error(ErrorCode::kModelMismatch, "the embedding has " + std::to_string(embedding.unit.size()) + " values; " +
                                               what + " holds " + std::to_string(index.dim()) +
                                               "-d embeddings of " + stored_model);
     const int top_k = std::max(1, search.top_k);
