@@ -209,9 +209,11 @@ struct ClipRun {
   bool every_face_has_landmarks = true;
 };
 
-ClipRun run_clip(const Engine& engine, const std::string& clip, VideoOptions options) {
+// Against `gallery` when given, else the engine's own.
+ClipRun run_clip(const Engine& engine, const std::string& clip, VideoOptions options,
+                 const Gallery* gallery = nullptr) {
   options.detect_every = 1;
-  VideoIdentifier video(engine, options);
+  VideoIdentifier video(engine, gallery ? *gallery : engine.gallery(), options);
   VideoSource source(clip);
   ClipRun run;
   std::map<int, double> entered;
@@ -268,6 +270,22 @@ TEST(VideoIdentifierTest, TrackingFramesSkipTheLandmarkNetwork) {
   EXPECT_GE(run.stats.landmark_runs, run.stats.recognitions);  // every embedded face had fresh points
   EXPECT_LT(run.stats.landmark_runs * 3, run.detected_faces);
   EXPECT_EQ(run.named, std::set<std::string>{"alice"});
+}
+
+// A video identifier matches against the gallery it is given (a server collection's), not the
+// engine's own: the same faces under another name are named so, an empty gallery names no one.
+TEST(VideoIdentifierTest, MatchesAgainstTheGalleryItIsGiven) {
+  FACEID_REQUIRE_MODELS();
+  const SampleClip sample = sample_clip("video_gallery", 30);
+  const Engine& engine = *sample.engine;
+  const auto lobby = engine.open_gallery(open_store(":memory:"), "collection lobby");
+  EXPECT_EQ(run_clip(engine, sample.clip, {}, lobby.get()).named, std::set<std::string>{});
+  const auto alice = engine.gallery().faces_of("alice", false);
+  ASSERT_FALSE(alice.empty());
+  ASSERT_EQ(lobby->import_faces(engine.embedder_model_id(), {{"lobby_alice", alice}}, "test"),
+            static_cast<int>(alice.size()));
+  EXPECT_EQ(run_clip(engine, sample.clip, {}, lobby.get()).named, std::set<std::string>{"lobby_alice"});
+  EXPECT_EQ(run_clip(engine, sample.clip, {}).named, std::set<std::string>{"alice"});
 }
 
 // With background_recognition the worker's results arrive in later frames: the same people are

@@ -112,8 +112,12 @@ struct VideoStats {
 
 class VideoIdentifier {
  public:
-  // `engine` must outlive this object. Throws Error(kBadRequest) for bad options.
+  // Recognises against the engine's own gallery. `engine` must outlive this object.
+  // Throws Error(kBadRequest) for bad options.
   explicit VideoIdentifier(const Engine& engine, const VideoOptions& options = {});
+  // The engine's models against another gallery (e.g. a server collection's); both must
+  // outlive this object.
+  VideoIdentifier(const Engine& models, const Gallery& gallery, const VideoOptions& options = {});
   ~VideoIdentifier();
   VideoIdentifier(const VideoIdentifier&) = delete;
   VideoIdentifier& operator=(const VideoIdentifier&) = delete;

@@ -136,6 +136,7 @@ const char* video_event_name(VideoEventType type) {
 struct VideoIdentifier::State {
   std::mutex mutex;  // serialises the public calls (take_events() may come from another thread)
   const Engine& engine;
+  const Gallery& gallery;
   VideoOptions options;
   FaceTracker tracker;
   std::map<int, TrackIdentity> identities;  // confirmed tracks by id
@@ -147,7 +148,7 @@ struct VideoIdentifier::State {
   // Last member: destroyed first, so no job runs on a half-destroyed State.
   std::unique_ptr<BackgroundWorker> worker;
 
-  State(const Engine& e, const VideoOptions& o) : engine(e), options(o), tracker(o.tracking) {
+  State(const Engine& e, const Gallery& g, const VideoOptions& o) : engine(e), gallery(g), options(o), tracker(o.tracking) {
     if (o.background_recognition) worker = std::make_unique<BackgroundWorker>();
   }
 
@@ -213,7 +214,7 @@ struct VideoIdentifier::State {
   void compute(RecognitionBatch& batch) const {
     try {
       for (const auto& embedding : engine.embed(batch.frame, batch.faces))
-        batch.matches.push_back(engine.match(embedding, 1));
+        batch.matches.push_back(gallery.search(embedding));
       batch.liveness.resize(batch.faces.size());
       std::vector<Detection> open;
       for (std::size_t i = 0; i < batch.faces.size(); ++i)
@@ -387,9 +388,12 @@ struct VideoIdentifier::State {
   }
 };
 
-VideoIdentifier::VideoIdentifier(const Engine& engine, const VideoOptions& options) {
+VideoIdentifier::VideoIdentifier(const Engine& engine, const VideoOptions& options)
+    : VideoIdentifier(engine, engine.gallery(), options) {}
+
+VideoIdentifier::VideoIdentifier(const Engine& models, const Gallery& gallery, const VideoOptions& options) {
   check_options(options);
-  state_ = std::make_unique<State>(engine, options);
+  state_ = std::make_unique<State>(models, gallery, options);
 }
 
 VideoIdentifier::~VideoIdentifier() = default;
