@@ -45,8 +45,9 @@ struct Recognition {
   std::optional<LivenessResult> liveness;   // set when checked
 };
 
-struct SubjectMatch {
-  std::string subject;
+// A probe compared with one enrolled person (Collection::verify_person).
+struct PersonMatch {
+  std::string person;
   float score = 0.f;
   float threshold = 0.f;
   bool same_person = false;
@@ -83,7 +84,7 @@ class Collection {
   Recognition recognize_embedding(const Embedding& embedding, const RecognizeOptions& options) const;
   // Compares the subject face of `bgr` with the stored faces of `person` only.
   // With `liveness`, a probe face not judged live is never the same person.
-  SubjectMatch verify_subject(const cv::Mat& bgr, const std::string& person,
+  PersonMatch verify_person(const cv::Mat& bgr, const std::string& person,
                               std::optional<float> threshold, bool liveness = false,
                               const DetectionFilter& detection = {}) const;
 
@@ -136,7 +137,7 @@ struct CollectionSetOptions {
 struct CollectionInfo {
   std::string name;
   std::string created_at;
-  std::size_t subjects = 0;
+  std::size_t people = 0;
   std::size_t faces = 0;
   bool liveness = false;  // Collection::liveness_default()
 };

@@ -73,12 +73,12 @@ Recognition Collection::recognize_embedding(const Embedding& embedding, const Re
   return recognition_of(gallery_->search(embedding, {options.top_k, options.threshold}));
 }
 
-SubjectMatch Collection::verify_subject(const cv::Mat& bgr, const std::string& person,
+PersonMatch Collection::verify_person(const cv::Mat& bgr, const std::string& person,
                                         std::optional<float> threshold, bool liveness,
                                         const DetectionFilter& detection) const {
   gallery_->person(person);  // an unknown person is the first error, before any image work
-  SubjectMatch result;
-  result.subject = person;
+  PersonMatch result;
+  result.person = person;
   const auto faces = filter_detections(models_.detect(bgr), detection);
   result.faces_in_image = static_cast<int>(faces.size());
   if (faces.empty()) throw Error(ErrorCode::kNoFace, "no face found in the image");

@@ -266,7 +266,7 @@ CollectionInfo CollectionSet::info(const std::string& name) {
     info.liveness = it->second.liveness;
     collection = impl_->open_locked(name);
   }
-  info.subjects = collection->gallery().person_count();
+  info.people = collection->gallery().person_count();
   info.faces = collection->gallery().face_count();
   return info;
 }

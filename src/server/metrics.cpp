@@ -39,7 +39,7 @@ std::string RequestMetrics::render(const std::vector<CollectionInfo>& collection
   for (const auto& c : collections) out << "faceid_gallery_faces{collection=\"" << c.name << "\"} " << c.faces << "\n";
   out << "# HELP faceid_gallery_subjects Subjects per collection.\n# TYPE faceid_gallery_subjects gauge\n";
   for (const auto& c : collections)
-    out << "faceid_gallery_subjects{collection=\"" << c.name << "\"} " << c.subjects << "\n";
+    out << "faceid_gallery_subjects{collection=\"" << c.name << "\"} " << c.people << "\n";
   return out.str();
 }
 

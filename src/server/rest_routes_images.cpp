@@ -77,9 +77,9 @@ void RestServer::Impl::add_recognition_routes() {
   route("POST", base + "/verify", "verify_person", Access::kCollection, Work::kQueued, [this](const Call& call) {
     const auto c = collection(call);
     const std::string person = call.required_text({"person", "subject"}, "person");
-    const SubjectMatch m = c->verify_subject(image(call.one_image("image")), person, call.number({"threshold"}),
+    const PersonMatch m = c->verify_person(image(call.one_image("image")), person, call.number({"threshold"}),
                                              liveness_param(call, c.get()), detection_filter(call));
-    json out = server_detail::with_person(m.subject, {{"same_person", m.same_person},
+    json out = server_detail::with_person(m.person, {{"same_person", m.same_person},
                                                       {"score", json_score(m.score)},
                                                       {"threshold", json_score(m.threshold)},
                                                       {"metric", metric_name(models.metric())},

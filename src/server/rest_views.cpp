@@ -58,7 +58,7 @@ json face_record_json(const FaceRecord& f) {
 }
 
 json collection_json(const CollectionInfo& c) {
-  return {{"name", c.name},   {"created_at", c.created_at}, {"people", c.subjects}, {"subjects", c.subjects},
+  return {{"name", c.name},   {"created_at", c.created_at}, {"people", c.people}, {"subjects", c.people},
           {"faces", c.faces}, {"liveness", c.liveness}};
 }
 
