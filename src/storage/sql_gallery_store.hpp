@@ -180,8 +180,9 @@ class SqlGalleryStore : public GalleryStore {
     write([&] {
       // Distinct ids, all stored, as many as stored faces: every face gets its new vector.
       require_every_face_replaced(face_count(), embeddings.size());
-      const std::string update = "UPDATE " + table("faces") + " SET model_id = $2, dim = $3, embedding = $4, norm = $5" +
-                                 where("", "id = $6") + " RETURNING id";
+      const std::string update = "UPDATE " + table("faces") +
+                                 " SET model_id = $2, dim = $3, embedding = $4, norm = $5" + where("", "id = $6") +
+                                 " RETURNING id";
       for (const auto& [id, embedding] : embeddings) {
         const auto& unit = embedding.unit;
         const auto updated = first_integer(db_.scoped(update)
@@ -422,7 +423,10 @@ class SqlGalleryStore : public GalleryStore {
             .bind(d.score)
             .bind(encode_landmarks(d.landmarks)));
     if (!face.crop_jpeg.empty())
-      db_.query("INSERT INTO " + table("face_crops") + "(face_id, jpeg) VALUES ($1, $2)").bind(id).bind(face.crop_jpeg).run();
+      db_.query("INSERT INTO " + table("face_crops") + "(face_id, jpeg) VALUES ($1, $2)")
+          .bind(id)
+          .bind(face.crop_jpeg)
+          .run();
     return id;
   }
 
