@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -211,6 +212,47 @@ PgResult PgConnection::check(PGresult* raw, const std::string& sql) const {
     throw Error(ErrorCode::kCorruptStore, "the database at " + where_ + " does not have the schema FaceID expects (" +
                                               message + ")");
   throw Error(ErrorCode::kIo, "PostgreSQL at " + where_ + " refused `" + sql.substr(0, 60) + "`: " + message);
+}
+
+PgQuery::PgQuery(PgConnection& db, std::string sql, PgParams params)
+    : db_(db), sql_(std::move(sql)), params_(std::move(params)) {}
+
+PgQuery& PgQuery::bind(std::int64_t value) {
+  params_.integer(value);
+  return *this;
+}
+
+PgQuery& PgQuery::bind(double value) {
+  params_.real(value);
+  return *this;
+}
+
+PgQuery& PgQuery::bind(const std::string& value) {
+  params_.text(value);
+  return *this;
+}
+
+PgQuery& PgQuery::bind(const std::vector<std::uint8_t>& value) {
+  params_.bytes(value);
+  return *this;
+}
+
+PgQuery& PgQuery::bind(const std::vector<std::int64_t>& ids) {
+  params_.integers(ids);
+  return *this;
+}
+
+bool PgQuery::step() {
+  if (!result_) result_.emplace(db_.exec(sql_, params_));
+  return ++row_ < result_->rows();
+}
+
+void PgQuery::run() {
+  if (!result_) result_.emplace(db_.exec(sql_, params_));
+}
+
+std::vector<std::uint8_t> PgQuery::blob(int column) const {
+  return result_->null(row_, column) ? std::vector<std::uint8_t>() : result_->bytes(row_, column);
 }
 
 PgTransaction::PgTransaction(PgConnection& db, const std::string& isolation) : db_(db) {

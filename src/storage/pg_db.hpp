@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +85,37 @@ class PgConnection {
   std::string uri_;
   std::string where_;
   std::unique_ptr<PGconn, PgConnCloser> conn_;
+};
+
+// One statement read row by row, as an SQLite statement is: bind() gives $1, $2, ... in
+// order, the first step() or run() sends it, and the columns are read from the current row.
+class PgQuery {
+ public:
+  // `params` are the first parameters, bound already.
+  PgQuery(PgConnection& db, std::string sql, PgParams params = {});
+
+  PgQuery& bind(std::int64_t value);
+  PgQuery& bind(double value);
+  PgQuery& bind(const std::string& value);
+  PgQuery& bind(const std::vector<std::uint8_t>& value);  // bytea
+  PgQuery& bind(const std::vector<std::int64_t>& ids);    // bigint[]
+
+  // Advances to the next row: true while there is one.
+  bool step();
+  void run();
+
+  std::int64_t integer(int column) const { return result_->integer(row_, column); }
+  double real(int column) const { return result_->real(row_, column); }
+  std::string text(int column) const { return result_->text(row_, column); }
+  // Empty for NULL.
+  std::vector<std::uint8_t> blob(int column) const;
+
+ private:
+  PgConnection& db_;
+  std::string sql_;
+  PgParams params_;
+  std::optional<PgResult> result_;  // once sent
+  int row_ = -1;
 };
 
 // BEGIN ... COMMIT that rolls back unless commit() was reached, exceptions included.

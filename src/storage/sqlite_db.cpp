@@ -73,6 +73,7 @@ SqliteStatement& SqliteStatement::check(int rc) {
 }
 
 SqliteStatement& SqliteStatement::reset() {
+  bound_ = 0;
   sqlite3_reset(stmt_);  // its result code repeats the last step's error, already reported
   return check(sqlite3_clear_bindings(stmt_));
 }
@@ -92,6 +93,12 @@ SqliteStatement& SqliteStatement::bind_text(int index, const std::string& value)
 SqliteStatement& SqliteStatement::bind_blob(int index, const std::vector<std::uint8_t>& value) {
   if (value.empty()) return check(sqlite3_bind_null(stmt_, index));
   return check(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT));
+}
+
+SqliteStatement& SqliteStatement::bind(const std::vector<std::int64_t>& ids) {
+  std::string array = "[";
+  for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + std::to_string(ids[i]);
+  return bind(array + "]");
 }
 
 bool SqliteStatement::step() {

@@ -65,6 +65,14 @@ class SqliteStatement {
   SqliteStatement& bind_text(int index, const std::string& value);
   // An empty vector binds NULL.
   SqliteStatement& bind_blob(int index, const std::vector<std::uint8_t>& value);
+  // The same, for the next parameter: the first bind() after construction or reset() binds
+  // parameter 1, the next 2, ... ("$N" parameters are numbered in order of first use).
+  SqliteStatement& bind(std::int64_t value) { return bind_int(++bound_, value); }
+  SqliteStatement& bind(double value) { return bind_real(++bound_, value); }
+  SqliteStatement& bind(const std::string& value) { return bind_text(++bound_, value); }
+  SqliteStatement& bind(const std::vector<std::uint8_t>& value) { return bind_blob(++bound_, value); }
+  // A JSON array ("[1,2,3]"), which json_each() reads as a table of ids.
+  SqliteStatement& bind(const std::vector<std::int64_t>& ids);
 
   // Advances to the next row: true while there is one.
   bool step();
@@ -82,6 +90,7 @@ class SqliteStatement {
   SqliteStatement& check(int rc);
   SqliteDb& db_;
   sqlite3_stmt* stmt_ = nullptr;
+  int bound_ = 0;  // parameters bind() has bound
 };
 
 // BEGIN ... COMMIT that rolls back unless commit() was reached, exceptions included.
