@@ -116,6 +116,21 @@ struct Engine::Impl {
     return embedder->embed(crops);
   }
 
+  // How a gallery searched with these models decides (Engine::open_gallery).
+  GalleryOptions gallery_options(const std::string& name, const std::string& index_snapshot) const {
+    GalleryOptions options;
+    options.name = name;
+    options.model_id = model_id;
+    options.matching = config.matching;
+    options.index = config.index;
+    if (!index_snapshot.empty()) options.index.snapshot_file = index_snapshot;
+    options.threshold = threshold;
+    options.normalized_threshold = norm_threshold;
+    options.normalization = config.normalization;
+    options.cohort_gallery = config.cohort_gallery;
+    return options;
+  }
+
   // Normalised scores need their own thresholds: without one in the manifest (or --threshold),
   // the engine keeps raw scores rather than compare them against the wrong scale.
   void configure_normalization(const ModelSpec& embedder_spec) {
@@ -175,27 +190,16 @@ std::unique_ptr<Engine> Engine::open(const EngineConfig& config) {
   if (config.liveness.enabled) impl->liveness_checker();  // a missing liveness model fails here, not mid-run
 
   impl->configure_normalization(embedder_spec);
-  std::unique_ptr<Engine> engine(new Engine(std::move(impl)));
-  engine->impl_->gallery = engine->open_gallery(open_store(config.gallery));
-  return engine;
+  GalleryOptions own = impl->gallery_options({}, {});
+  // A gallery in memory has no other writer to follow.
+  own.follow_other_writers = config.gallery != ":memory:";
+  impl->gallery = std::make_unique<Gallery>(open_store(config.gallery), std::move(own));
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
 }
 
 std::unique_ptr<Gallery> Engine::open_gallery(std::unique_ptr<GalleryStore> store, const std::string& name,
                                               const std::string& index_snapshot) const {
-  const Impl& impl = *impl_;
-  GalleryOptions options;
-  options.name = name;
-  options.model_id = impl.model_id;
-  options.matching = impl.config.matching;
-  options.index = impl.config.index;
-  if (!index_snapshot.empty()) options.index.snapshot_file = index_snapshot;
-  options.threshold = impl.threshold;
-  options.normalized_threshold = impl.norm_threshold;
-  options.normalization = impl.config.normalization;
-  options.cohort_gallery = impl.config.cohort_gallery;
-  // A gallery in memory has no other writer to follow.
-  options.follow_other_writers = impl.config.gallery != ":memory:" || !name.empty();
-  return std::make_unique<Gallery>(std::move(store), std::move(options));
+  return std::make_unique<Gallery>(std::move(store), impl_->gallery_options(name, index_snapshot));
 }
 
 const Gallery& Engine::gallery() const { return *impl_->gallery; }

@@ -2,7 +2,6 @@
 #include "faceid/gallery.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>

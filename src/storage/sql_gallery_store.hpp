@@ -61,7 +61,7 @@ struct GallerySqlDialect {
   Field model;               // the embedding model id ("" while unbound)
   Field version;             // the write counter
   Wrap iso_time;             // a timestamp column as ISO-8601 UTC text to the second
-  Wrap id_table;             // the id list bound to the placeholder inside, as a table ids(value)
+  Wrap id_table;             // a bound id list (its $N goes inside) read as a table ids(value)
   const char* bytewise_collation;  // sorts names by their bytes, whatever the locale
 };
 
