@@ -24,7 +24,7 @@ class ConsoleServer {
     EngineConfig config;
     config.gallery = ":memory:";
     config.model_dir = model_dir;
-    models_ = Engine::open(config);
+    models_ = Pipeline::open(config);
     collections_ = std::make_unique<CollectionSet>(*models_, CollectionSetOptions{data_dir_, ""});
     keys_ = std::make_unique<ApiKeyStore>(data_dir_ + "/keys.json");
     ServerOptions options;
@@ -45,7 +45,7 @@ class ConsoleServer {
 
  private:
   std::string data_dir_;
-  std::unique_ptr<Engine> models_;
+  std::shared_ptr<const Pipeline> models_;
   std::unique_ptr<CollectionSet> collections_;
   std::unique_ptr<ApiKeyStore> keys_;
   std::unique_ptr<RestServer> server_;

@@ -14,17 +14,18 @@
 
 namespace faceid::test {
 
-// The installed default models, with an in-memory gallery: servers keep theirs in collections.
-inline std::unique_ptr<Engine> open_server_models() {
+// The installed default models (and an in-memory gallery, should an engine share them):
+// servers keep their galleries in collections.
+inline std::shared_ptr<const Pipeline> open_server_models() {
   EngineConfig config;
   config.gallery = ":memory:";
   config.model_dir = model_dir();
-  return Engine::open(config);
+  return Pipeline::open(config);
 }
 
 class ServerHarness {
  public:
-  explicit ServerHarness(const Engine& models, ServerOptions options = {}, const std::string& store_template = "",
+  explicit ServerHarness(const Pipeline& models, ServerOptions options = {}, const std::string& store_template = "",
                          const std::string& data_dir = "")
       : data_dir_(data_dir.empty() ? temp_dir("server") : data_dir),
         collections_(models, {data_dir_, store_template}),

@@ -62,7 +62,7 @@ json parse(const httplib::Result& result) {
 // results under concurrency, not load shedding (tests/hostile/server_test.cpp does that).
 class Harness : public test::ServerHarness {
  public:
-  explicit Harness(const Engine& models, ServerOptions options = {}, const std::string& store_template = "",
+  explicit Harness(const Pipeline& models, ServerOptions options = {}, const std::string& store_template = "",
                    const std::string& data_dir = "")
       : test::ServerHarness(models, concurrent(options), store_template, data_dir) {}
 
@@ -78,7 +78,7 @@ class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!test::models_installed()) return;
-    models_ = test::open_server_models().release();
+    models_ = test::open_server_models();
     ServerOptions options;
     options.max_body_bytes = 4u << 20;
     options.image_limits.max_decoded_pixels = 20'000'000;
@@ -97,8 +97,7 @@ class ServerTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
-    delete models_;
-    models_ = nullptr;
+    models_.reset();
   }
   void SetUp() override { FACEID_REQUIRE_MODELS(); }
 
@@ -116,7 +115,7 @@ class ServerTest : public ::testing::Test {
     EXPECT_FALSE(body["error"]["message"].get<std::string>().empty());
   }
 
-  static inline Engine* models_ = nullptr;
+  static inline std::shared_ptr<const Pipeline> models_;
   static inline Harness* server_ = nullptr;
   static inline cv::Mat group_;
   static inline std::vector<std::vector<std::string>> people_;
@@ -637,6 +636,31 @@ TEST_F(ServerTest, ConcurrentAddRecognizeDeleteLosesNothing) {
 
 // The library API without HTTP: a collection reopened from its store finds the same
 // people, and an emptied collection accepts faces again after a restart.
+// One set of models for a process: collections and an engine over one Pipeline load nothing
+// again, and each searches its own gallery with those models.
+TEST_F(ServerTest, CollectionsAndAnEngineShareOnePipeline) {
+  const auto engine = Engine::open(models_);
+  EXPECT_EQ(&engine->pipeline(), models_.get());
+  EXPECT_EQ(&engine->detector(), &models_->detector()) << "the engine loaded a detector of its own";
+  CollectionSet set(*models_, {test::temp_dir("shared_pipeline"), ""});
+  const auto lobby = set.create("lobby");
+  const auto hall = set.create("hall");
+  for (const auto& collection : {lobby, hall}) {
+    EXPECT_EQ(collection->gallery().options().model_id, engine->embedder_model_id());
+    EXPECT_EQ(collection->gallery().options().threshold, engine->threshold());
+  }
+  const auto bytes = [](const std::string& photo) { return std::vector<std::uint8_t>(photo.begin(), photo.end()); };
+  ASSERT_EQ(lobby->add_faces("p0", {{"photo", bytes(people_[0][0])}}, ImageLimits{}, "test").front().status,
+            EnrollStatus::kEnrolled);
+  ASSERT_EQ(engine->enroll("p1", {{"photo", bytes(people_[1][0])}}).front().status, EnrollStatus::kEnrolled);
+  const auto probe = [&](int person) { return cv::imdecode(bytes(people_[person][4]), cv::IMREAD_COLOR); };
+  EXPECT_EQ(lobby->recognize(probe(0), {}).at(0).person.value_or(""), "p0");
+  EXPECT_EQ(engine->identify(probe(1)).at(0).person.value_or(""), "p1");
+  EXPECT_EQ(hall->recognize(probe(0), {}).at(0).person, std::nullopt);
+  EXPECT_FALSE(engine->gallery().has_person("p0"));
+  EXPECT_FALSE(lobby->gallery().has_person("p1"));
+}
+
 TEST_F(ServerTest, CollectionsReopenFromTheirStores) {
   const std::string dir = test::temp_dir("reopen");
   const ImageLimits limits;
@@ -744,7 +768,7 @@ TEST_F(ServerTest, CollectionsOnOneSqliteFileCatchUpByPolling) {
 
 // Replicas sharing a data folder (and so the catalog): a collection created on one is found by
 // the other without a restart, changes made on both are all kept, and a removal reaches both.
-void expect_replicas_share_the_catalog(const Engine& models, const std::string& store_template) {
+void expect_replicas_share_the_catalog(const Pipeline& models, const std::string& store_template) {
   const std::string dir = test::temp_dir("catalog_replicas");
   CollectionSet a(models, {dir, store_template});
   CollectionSet b(models, {dir, store_template});
@@ -836,7 +860,7 @@ TEST_F(ServerTest, ReplicaOwnWritesAreNotReplayedIntoItsHnswIndex) {
   FACEID_REQUIRE_POSTGRES();
   EngineConfig config = models_->config();
   config.index.kind = IndexKind::kHnsw;
-  const auto hnsw_models = Engine::open(config);
+  const auto hnsw_models = Pipeline::open(config);
   const std::string url = test::postgres_url();
   const std::string uri =
       url + (url.find('?') == std::string::npos ? "?" : "&") + "gallery=" + test::unique_name("own_writes");

@@ -213,7 +213,7 @@ struct ClipRun {
 ClipRun run_clip(const Engine& engine, const std::string& clip, VideoOptions options,
                  const Gallery* gallery = nullptr) {
   options.detect_every = 1;
-  VideoIdentifier video(engine, gallery ? *gallery : engine.gallery(), options);
+  VideoIdentifier video(engine.pipeline(), gallery ? *gallery : engine.gallery(), options);
   VideoSource source(clip);
   ClipRun run;
   std::map<int, double> entered;

@@ -26,12 +26,11 @@ struct ServeOptions {
 
 void serve(const GlobalOptions& globals, ServeOptions options) {
   EngineConfig config = globals.engine_config();
-  config.gallery = ":memory:";  // the engine only lends its models; collections hold the galleries
   if (options.max_pixels) config.limits.max_decoded_pixels = *options.max_pixels;
   options.server.image_limits = config.limits;
   // The face cap bounds the detector's per-face work (landmarks) as well as the embeddings.
   config.detection.max_faces = options.server.max_faces_per_image;
-  const auto models = Engine::open(config);
+  const auto models = Pipeline::open(config);  // collections hold the galleries
   // `faceid --store postgresql://... serve`: the collections live in that database.
   const std::string& store = globals.config.gallery;
   if (options.store_template.empty() && is_postgres_uri(store))

@@ -1,11 +1,12 @@
 #pragma once
-// The engine: detection, alignment, embedding and gallery search behind one object. It owns
-// the models and one gallery (faceid/gallery.hpp); more galleries searched with its models
-// (a server's collections) come from open_gallery().
+// The engine: one pipeline (the models, faceid/pipeline.hpp) and one gallery (faceid/gallery.hpp,
+// EngineConfig::gallery) behind one object. What needs only the models forwards to pipeline();
+// people and faces are gallery(); what needs both (identify, verify with the gallery's cohort,
+// enroll, reindex, export and import) is written here over the two. More galleries searched
+// with the same models (a server's collections) come from open_gallery().
 //
 //   auto engine = faceid::Engine::open(config);
 //   for (const auto& face : engine->identify(frame)) use(face.person.value_or("unknown"));
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,66 +15,19 @@
 
 #include <opencv2/core.hpp>
 
-#include "faceid/detector.hpp"
-#include "faceid/embedder.hpp"
 #include "faceid/gallery.hpp"
-#include "faceid/image.hpp"
-#include "faceid/index.hpp"
-#include "faceid/liveness.hpp"
-#include "faceid/metric.hpp"
-#include "faceid/models.hpp"
-#include "faceid/score_norm.hpp"
-#include "faceid/store.hpp"
+#include "faceid/pipeline.hpp"
 #include "faceid/types.hpp"
 
 namespace faceid {
-
-struct EngineConfig {
-  std::string gallery = default_gallery_path();  // store URI (see open_store)
-  std::string model_dir = default_model_dir();
-  std::vector<std::string> extra_model_dirs;     // searched after model_dir
-  std::string manifest_path;                     // "" = builtin overlaid by <model_dir>/manifest.json
-  std::string detector = "ultraface_rfb320";     // manifest names
-  std::string embedder = "fr_feature";
-  std::string detector_file;                     // user-supplied file instead of the manifest's
-  std::string embedder_file;
-  DetectorOptions detection;
-  // When the detector finds no face: retry on a padded / enlarged copy (tight crops, faces cut by
-  // the frame), then with `fallback_detector` (a manifest name; "" = none).
-  bool detect_retry = true;
-  std::string fallback_detector;
-  EmbedderOptions embedding;
-  MatchOptions matching;
-  IndexOptions index;              // face search: exact, HNSW or IVF-SQ8 (default: by gallery size)
-  std::optional<float> threshold;  // overrides the manifest's threshold for the metric
-  bool align = true;               // false = plain box crop (for comparisons only)
-  bool keep_crops = true;          // store the aligned crop of each enrolled face
-  ImageLimits limits;
-  int candidates = 2;              // top_k: people reported per face (FaceResult::candidates; >= 2 ranked)
-  LivenessOptions liveness;        // anti-spoofing of identified, verified and enrolled faces
-  // Cohort score normalisation (faceid/score_norm.hpp): the gallery's other people are the
-  // cohort, plus the faces of `cohort_gallery` (a store URI; "" = none). Used once the
-  // cohort holds normalization.min_cohort faces and the manifest has a threshold for it.
-  NormOptions normalization = default_norm_options();
-  std::string cohort_gallery;
-};
-
-struct VerifyResult {
-  bool same_person = false;
-  float score = 0.f;
-  float threshold = 0.f;
-  Metric metric = Metric::kCosine;
-  ScoreNorm norm = ScoreNorm::kNone;  // what `score` and `threshold` are
-  Detection face_a, face_b;
-  int faces_in_a = 0, faces_in_b = 0;
-  // Set when liveness was checked; same_person is false unless both faces are judged live.
-  std::optional<LivenessResult> liveness_a, liveness_b;
-};
 
 class Engine {
  public:
   // Loads the models (once) and the gallery. Throws faceid::Error.
   static std::unique_ptr<Engine> open(const EngineConfig& config);
+  // Over models already loaded (shared with others, e.g. a server): opens the gallery of
+  // pipeline->config().
+  static std::unique_ptr<Engine> open(std::shared_ptr<const Pipeline> pipeline);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -86,23 +40,18 @@ class Engine {
   // Liveness of each face, by the configured liveness model (loaded on first use). Thread-safe.
   std::vector<LivenessResult> check_liveness(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
   float liveness_threshold() const;  // of the liveness model (loaded on first use)
-  // The work of an enrollment before anything is stored, the same for every gallery (this
-  // engine's, a server collection's): per image, decode (within `limits`), detect, take the
-  // subject face, the liveness gate (with `with_liveness`: a face not judged live is refused,
-  // kSpoof / kCannotJudge), the crop, then one batch of embeddings. An image whose bytes appear
-  // twice is a duplicate; `enrolled_as(sha256)`, when given, names the owner of content already
-  // stored, so that its work is skipped (the caller checks again under its write lock). With
-  // `strict`, the first refused image throws instead.
+  // Pipeline::prepare_enrollment.
   EnrollmentBatch prepare_enrollment(
       const std::string& person, const std::vector<EnrollImage>& images, const ImageLimits& limits,
       bool with_liveness, bool strict,
       const std::function<std::optional<std::string>(const std::string&)>& enrolled_as = {}) const;
   // Matches given embeddings (from embed()) against the gallery.
   FaceResult match(const Embedding& embedding, int candidates) const;
+  // This engine's models, shared with whoever else holds them.
+  const Pipeline& pipeline() const;
   // This engine's gallery (EngineConfig::gallery).
   const Gallery& gallery() const;
-  // Another gallery searched with this engine's model, metric, thresholds and normalisation.
-  // `name` labels it in messages ("collection lobby"); `index_snapshot`: IndexOptions::snapshot_file.
+  // Pipeline::open_gallery: another gallery searched with this engine's models.
   std::unique_ptr<Gallery> open_gallery(std::unique_ptr<GalleryStore> store, const std::string& name = {},
                                         const std::string& index_snapshot = {}) const;
   std::vector<Detection> detect(const cv::Mat& bgr) const;
@@ -110,9 +59,8 @@ class Engine {
   const FaceDetector& detector() const;
   // Embeddings of the given detections of one image, in one batch.
   std::vector<Embedding> embed(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
-  // Compares the subject face (subject_face()) of each image. Error(kNoFace) when one has none.
+  // Pipeline::verify with this engine's gallery as the cohort.
   VerifyResult verify(const cv::Mat& a, const cv::Mat& b) const;
-  // `filter`: per-call detection knobs (faces it drops are not considered).
   VerifyResult verify(const cv::Mat& a, const cv::Mat& b, bool with_liveness,
                       const DetectionFilter& filter = {}) const;
   // The aligned crop the embedder sees for a detection.

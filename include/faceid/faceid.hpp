@@ -1,5 +1,5 @@
 #pragma once
-// Umbrella header for faceid_core: the pipeline stages, the engine and its gallery.
+// Umbrella header for faceid_core: the pipeline stages, the Pipeline of models, the engine and its gallery.
 // Evaluation (faceid/eval.hpp), video (faceid/video.hpp, faceid/tracker.hpp) and the REST
 // server (faceid/server.hpp, in faceid_server) have headers of their own.
 #include "faceid/alignment.hpp"
@@ -11,6 +11,7 @@
 #include "faceid/index.hpp"
 #include "faceid/metric.hpp"
 #include "faceid/models.hpp"
+#include "faceid/pipeline.hpp"
 #include "faceid/quality.hpp"
 #include "faceid/store.hpp"
 #include "faceid/types.hpp"

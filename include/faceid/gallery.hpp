@@ -3,9 +3,9 @@
 // the change feed that keeps that index in step with writes made elsewhere. The engine owns
 // one; every server collection is one. Written once, used by both.
 //
-//   auto gallery = engine->open_gallery(faceid::open_store(uri));  // the engine's model and thresholds
-//   gallery->add(person, engine->prepare_enrollment(...), actor);
-//   FaceResult best = gallery->search(engine->embed(frame, faces).front(), {});
+//   auto gallery = pipeline->open_gallery(faceid::open_store(uri));  // the pipeline's model and thresholds
+//   gallery->add(person, pipeline->prepare_enrollment(...), actor);
+//   FaceResult best = gallery->search(pipeline->embed(frame, faces).front(), {});
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -43,7 +43,7 @@ struct EnrollOutcome {
   std::optional<LivenessResult> liveness;  // set when liveness was checked
 };
 
-// The faces of an enrollment, ready to store (Engine::prepare_enrollment).
+// The faces of an enrollment, ready to store (Pipeline::prepare_enrollment).
 struct EnrollmentBatch {
   std::vector<EnrollOutcome> outcomes;         // one per image, in order
   std::vector<FaceRecord> records;             // the faces to store, embedded

@@ -1,12 +1,15 @@
 #pragma once
 // Serving many galleries from one process: named collections that share one
-// engine's models, per-collection API keys, and the REST front-end over both.
+// pipeline's models (faceid/pipeline.hpp), per-collection API keys, and the REST front-end
+// over both.
 //
-//   auto models = faceid::Engine::open(config);             // models load once
+//   auto models = faceid::Pipeline::open(config);           // models load once
 //   faceid::CollectionSet collections(*models, {data_dir});
 //   faceid::ApiKeyStore keys(data_dir + "/keys.json");
 //   faceid::RestServer server(*models, collections, keys, options);
 //   server.bind(); server.run();                            // stop() from another thread
+//
+// An Engine over the same models (Engine::open(models)) loads nothing again.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -19,7 +22,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "faceid/engine.hpp"
+#include "faceid/pipeline.hpp"
 #include "faceid/gallery.hpp"
 #include "faceid/index.hpp"
 #include "faceid/store.hpp"
@@ -31,7 +34,7 @@ namespace faceid {
 
 struct RecognizeOptions {
   int top_k = 1;                    // candidates reported per face
-  std::optional<float> threshold;   // overrides the engine's decision threshold
+  std::optional<float> threshold;   // overrides the gallery's decision threshold
   int max_faces = 0;                // 0 = every face; otherwise the largest ones
   bool liveness = false;            // check each face; one not judged live is never named
   DetectionFilter detection;        // per-request detection threshold and minimum face size
@@ -57,13 +60,13 @@ struct PersonMatch {
 };
 
 // A named gallery (faceid/gallery.hpp) of a server, searched with the models of the process's
-// shared engine: its people and faces are gallery(); recognition and verification of images
-// run the engine's pipeline against it. Thread-safe.
+// shared pipeline: its people and faces are gallery(); recognition and verification of images
+// run the pipeline against it. Thread-safe.
 class Collection {
  public:
   static constexpr std::chrono::milliseconds kSyncInterval = Gallery::kSyncInterval;
   // `index_snapshot`: where an HNSW face index is kept between runs (IndexOptions::snapshot_file).
-  Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store,
+  Collection(std::string name, const Pipeline& models, std::unique_ptr<GalleryStore> store,
              std::string index_snapshot = {});
   Collection(const Collection&) = delete;
   Collection& operator=(const Collection&) = delete;
@@ -95,7 +98,7 @@ class Collection {
 
  private:
   std::string name_;
-  const Engine& models_;
+  const Pipeline& models_;
   std::unique_ptr<Gallery> gallery_;
   std::atomic<bool> liveness_default_{false};
 };
@@ -145,7 +148,7 @@ struct CollectionInfo {
 // The named collections of a data folder, opened lazily and kept open. Thread-safe.
 class CollectionSet {
  public:
-  CollectionSet(const Engine& models, CollectionSetOptions options);
+  CollectionSet(const Pipeline& models, CollectionSetOptions options);
   ~CollectionSet();
   CollectionSet(const CollectionSet&) = delete;
   CollectionSet& operator=(const CollectionSet&) = delete;
@@ -249,7 +252,7 @@ struct ServerOptions {
 
 class RestServer {
  public:
-  RestServer(const Engine& models, CollectionSet& collections, ApiKeyStore& keys, ServerOptions options);
+  RestServer(const Pipeline& models, CollectionSet& collections, ApiKeyStore& keys, ServerOptions options);
   ~RestServer();
   RestServer(const RestServer&) = delete;
   RestServer& operator=(const RestServer&) = delete;

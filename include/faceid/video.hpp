@@ -112,12 +112,11 @@ struct VideoStats {
 
 class VideoIdentifier {
  public:
-  // Recognises against the engine's own gallery. `engine` must outlive this object.
-  // Throws Error(kBadRequest) for bad options.
+  // The pipeline's models against `gallery` (an engine's, a server collection's, one searched
+  // with those models); both must outlive this object. Throws Error(kBadRequest) for bad options.
+  VideoIdentifier(const Pipeline& pipeline, const Gallery& gallery, const VideoOptions& options = {});
+  // Against the engine's own gallery: engine.pipeline(), engine.gallery().
   explicit VideoIdentifier(const Engine& engine, const VideoOptions& options = {});
-  // The engine's models against another gallery (e.g. a server collection's); both must
-  // outlive this object.
-  VideoIdentifier(const Engine& models, const Gallery& gallery, const VideoOptions& options = {});
   ~VideoIdentifier();
   VideoIdentifier(const VideoIdentifier&) = delete;
   VideoIdentifier& operator=(const VideoIdentifier&) = delete;
@@ -177,7 +176,9 @@ struct CaptureSummary {
 // Collects the best face crops of the single person in a video, frame by frame.
 class FaceCapture {
  public:
-  // `engine` must outlive this object.
+  // Needs the models only, no gallery. `pipeline` must outlive this object.
+  explicit FaceCapture(const Pipeline& pipeline, const CaptureOptions& options = {});
+  // engine.pipeline()
   explicit FaceCapture(const Engine& engine, const CaptureOptions& options = {});
   ~FaceCapture();
   FaceCapture(const FaceCapture&) = delete;

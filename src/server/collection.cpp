@@ -1,4 +1,4 @@
-// A named gallery served with the models of a shared engine.
+// A named gallery served with the models of a shared pipeline.
 #include <algorithm>
 #include <cctype>
 
@@ -29,7 +29,7 @@ Recognition recognition_of(FaceResult result) {
 
 }  // namespace
 
-Collection::Collection(std::string name, const Engine& models, std::unique_ptr<GalleryStore> store,
+Collection::Collection(std::string name, const Pipeline& models, std::unique_ptr<GalleryStore> store,
                        std::string index_snapshot)
     : name_(std::move(name)),
       models_(models),

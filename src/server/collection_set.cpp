@@ -92,7 +92,7 @@ struct CollectionSet::Impl {
     std::string generation;  // of the catalog entry it was opened for
   };
 
-  Impl(const Engine& engine, CollectionSetOptions set_options);
+  Impl(const Pipeline& pipeline, CollectionSetOptions set_options);
 
   std::string store_uri(const std::string& name) const;
   // Replicas may share the data folder and so the catalog file: it is re-read whenever another
@@ -102,7 +102,7 @@ struct CollectionSet::Impl {
   void save_catalog_locked();
   std::shared_ptr<Collection> open_locked(const std::string& name);
 
-  const Engine& models;
+  const Pipeline& models;
   CollectionSetOptions options;
   ServerAuditLog audit_log;
   std::mutex mutex;
@@ -111,8 +111,8 @@ struct CollectionSet::Impl {
   std::map<std::string, OpenCollection> open_collections;
 };
 
-CollectionSet::Impl::Impl(const Engine& engine, CollectionSetOptions set_options)
-    : models(engine),
+CollectionSet::Impl::Impl(const Pipeline& pipeline, CollectionSetOptions set_options)
+    : models(pipeline),
       options(std::move(set_options)),
       audit_log(server_audit_log_path(require_data_dir(options.data_dir))) {
   if (options.store_uri_template.empty())
@@ -185,7 +185,7 @@ std::shared_ptr<Collection> CollectionSet::Impl::open_locked(const std::string& 
   return slot.collection;
 }
 
-CollectionSet::CollectionSet(const Engine& models, CollectionSetOptions options)
+CollectionSet::CollectionSet(const Pipeline& models, CollectionSetOptions options)
     : impl_(std::make_unique<Impl>(models, std::move(options))) {}
 
 CollectionSet::~CollectionSet() = default;

@@ -1,7 +1,7 @@
 #pragma once
 // The browser pages of the REST server: the console (GET /, /console/...) and Swagger UI
 // over the OpenAPI document (GET /docs, /docs/...).
-#include "faceid/engine.hpp"
+#include "faceid/pipeline.hpp"
 #include "server/http.hpp"
 
 namespace faceid::server_detail {

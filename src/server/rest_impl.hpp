@@ -28,7 +28,10 @@ struct Reply {
 };
 
 struct RestServer::Impl {
-  const Engine& models;
+  const Pipeline& models;
+  // The cohort of /v1/verify, which compares two images outside any collection: the faces of
+  // the cohort gallery (EngineConfig::cohort_gallery) only, as an engine over an empty gallery has.
+  std::unique_ptr<Gallery> verify_cohort;
   CollectionSet& collections;
   ApiKeyStore& keys;
   ServerOptions options;
@@ -38,7 +41,7 @@ struct RestServer::Impl {
   std::atomic<bool> running{false};
   std::atomic<bool> stop_requested{false};
 
-  Impl(const Engine& m, CollectionSet& c, ApiKeyStore& k, ServerOptions o);
+  Impl(const Pipeline& m, CollectionSet& c, ApiKeyStore& k, ServerOptions o);
 
   using Call = server_detail::Call;
   using JsonHandler = std::function<Reply(const Call&)>;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "faceid/engine.hpp"
+#include "faceid/pipeline.hpp"
 #include "faceid/error.hpp"
 #include "server/http.hpp"
 

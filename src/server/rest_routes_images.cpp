@@ -94,7 +94,7 @@ void RestServer::Impl::add_model_routes() {
   route("POST", "/v1/verify", "verify", Access::kAnyKey, Work::kQueued, [this](const Call& call) {
     const cv::Mat a = image(call.one_image("image_a"));
     const cv::Mat b = image(call.one_image("image_b"));
-    const VerifyResult v = models.verify(a, b, liveness_param(call), detection_filter(call));
+    const VerifyResult v = models.verify(a, b, *verify_cohort, liveness_param(call), detection_filter(call));
     json out = verify_json(v);
     // A per-request threshold decides again; a face refused by liveness still never matches.
     if (const auto threshold = call.number({"threshold"})) {

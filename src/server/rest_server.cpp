@@ -1,4 +1,4 @@
-// The REST front-end: HTTP plumbing over CollectionSet, ApiKeyStore and the engine.
+// The REST front-end: HTTP plumbing over CollectionSet, ApiKeyStore and the pipeline.
 // Every route runs inside one wrapper (Impl::serve) that authenticates, turns errors into the
 // JSON error shape and records metrics, so no handler can answer with a bare 500. The routes
 // themselves are in rest_routes_*.cpp.
@@ -22,8 +22,20 @@ using nlohmann::json;
 using server_detail::ApiError;
 using server_detail::send_error;
 
-RestServer::Impl::Impl(const Engine& m, CollectionSet& c, ApiKeyStore& k, ServerOptions o)
+namespace {
+
+// A store of its own, in memory: no other writer to follow.
+std::unique_ptr<Gallery> open_verify_cohort(const Pipeline& models) {
+  GalleryOptions options = models.gallery_options("the verification cohort");
+  options.follow_other_writers = false;
+  return std::make_unique<Gallery>(open_store(":memory:"), std::move(options));
+}
+
+}  // namespace
+
+RestServer::Impl::Impl(const Pipeline& m, CollectionSet& c, ApiKeyStore& k, ServerOptions o)
     : models(m),
+      verify_cohort(open_verify_cohort(m)),
       collections(c),
       keys(k),
       options(std::move(o)),
@@ -219,7 +231,7 @@ void answer_unrouted(const ServerOptions& options, const httplib::Request& req, 
 
 }  // namespace
 
-RestServer::RestServer(const Engine& models, CollectionSet& collections, ApiKeyStore& keys, ServerOptions options)
+RestServer::RestServer(const Pipeline& models, CollectionSet& collections, ApiKeyStore& keys, ServerOptions options)
     : impl_(std::make_unique<Impl>(models, collections, keys, std::move(options))) {
   Impl& impl = *impl_;
   require_valid(impl.options);

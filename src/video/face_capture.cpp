@@ -39,7 +39,7 @@ void check_options(const CaptureOptions& o) {
 }  // namespace
 
 struct FaceCapture::State {
-  const Engine& engine;
+  const Pipeline& pipeline;
   CaptureOptions options;
   CaptureSummary summary;
   struct Candidate {
@@ -51,13 +51,13 @@ struct FaceCapture::State {
   std::vector<Candidate> candidates;
   std::int64_t frame_index = 0;
 
-  State(const Engine& e, const CaptureOptions& o) : engine(e), options(o) {}
+  State(const Pipeline& p, const CaptureOptions& o) : pipeline(p), options(o) {}
 
   void add(const cv::Mat& frame, double timestamp) {
     const bool analysed = frame_index++ % options.frame_stride == 0;
     ++summary.frames;
     if (!analysed) return;
-    const auto faces = engine.detect(frame);
+    const auto faces = pipeline.detect(frame);
     // A face too poor to be recognised is not a second person in view.
     std::vector<std::pair<Detection, FaceQuality>> visible;
     for (const auto& face : faces) {
@@ -100,16 +100,16 @@ struct FaceCapture::State {
     // near-duplicate of a kept one, and not too close in time to one. Embeddings are
     // computed lazily: only as many candidates as needed are embedded.
     std::vector<CapturedFace> kept;
-    const Metric metric = engine.metric();
+    const Metric metric = pipeline.metric();
     for (auto& [candidate, in_crop] : candidates) {
       if (int(kept.size()) >= options.count) break;
       const bool too_close_in_time = std::any_of(kept.begin(), kept.end(), [&](const CapturedFace& k) {
         return std::abs(k.timestamp - candidate.timestamp) < options.min_gap_seconds;
       });
       if (too_close_in_time) continue;
-      candidate.embedding = engine.embed(candidate.image, {in_crop}).front();
+      candidate.embedding = pipeline.embed(candidate.image, {in_crop}).front();
       if (!kept.empty()) {
-        if (!accepts(metric, compare(kept.front().embedding, candidate.embedding, metric), engine.threshold()))
+        if (!accepts(metric, compare(kept.front().embedding, candidate.embedding, metric), pipeline.threshold()))
           continue;  // somebody else
         const bool duplicate = std::any_of(kept.begin(), kept.end(), [&](const CapturedFace& k) {
           return compare(k.embedding, candidate.embedding, Metric::kCosine) > options.max_similarity;
@@ -137,10 +137,13 @@ EnrollImage captured_face_image(const CapturedFace& face, const std::string& sou
   return image;
 }
 
-FaceCapture::FaceCapture(const Engine& engine, const CaptureOptions& options) {
+FaceCapture::FaceCapture(const Pipeline& pipeline, const CaptureOptions& options) {
   check_options(options);
-  state_ = std::make_unique<State>(engine, options);
+  state_ = std::make_unique<State>(pipeline, options);
 }
+
+FaceCapture::FaceCapture(const Engine& engine, const CaptureOptions& options)
+    : FaceCapture(engine.pipeline(), options) {}
 
 FaceCapture::~FaceCapture() = default;
 

@@ -135,7 +135,7 @@ const char* video_event_name(VideoEventType type) {
 
 struct VideoIdentifier::State {
   std::mutex mutex;  // serialises the public calls (take_events() may come from another thread)
-  const Engine& engine;
+  const Pipeline& pipeline;
   const Gallery& gallery;
   VideoOptions options;
   FaceTracker tracker;
@@ -148,7 +148,7 @@ struct VideoIdentifier::State {
   // Last member: destroyed first, so no job runs on a half-destroyed State.
   std::unique_ptr<BackgroundWorker> worker;
 
-  State(const Engine& e, const Gallery& g, const VideoOptions& o) : engine(e), gallery(g), options(o), tracker(o.tracking) {
+  State(const Pipeline& p, const Gallery& g, const VideoOptions& o) : pipeline(p), gallery(g), options(o), tracker(o.tracking) {
     if (o.background_recognition) worker = std::make_unique<BackgroundWorker>();
   }
 
@@ -210,17 +210,17 @@ struct VideoIdentifier::State {
   }
 
   // The expensive half of a recognition (embedding, search, liveness), on the caller's thread or
-  // the worker's: it reads the batch and the engine, never the tracks.
+  // the worker's: it reads the batch and the pipeline, never the tracks.
   void compute(RecognitionBatch& batch) const {
     try {
-      for (const auto& embedding : engine.embed(batch.frame, batch.faces))
+      for (const auto& embedding : pipeline.embed(batch.frame, batch.faces))
         batch.matches.push_back(gallery.search(embedding));
       batch.liveness.resize(batch.faces.size());
       std::vector<Detection> open;
       for (std::size_t i = 0; i < batch.faces.size(); ++i)
         if (batch.liveness_open[i]) open.push_back(batch.faces[i]);
       if (!open.empty()) {
-        auto results = engine.check_liveness(batch.frame, open);
+        auto results = pipeline.check_liveness(batch.frame, open);
         for (std::size_t i = 0, next = 0; i < batch.faces.size(); ++i)
           if (batch.liveness_open[i]) batch.liveness[i] = std::move(results[next++]);
       }
@@ -307,14 +307,14 @@ struct VideoIdentifier::State {
 
   // Only faces whose landmarks the network gave on this frame are embedded, never moved ones.
   bool aligned_on_this_frame(const TrackIdentity& identity) const {
-    return !engine.detector().separate_landmarks() || identity.landmarks_frame == stats.frames;
+    return !pipeline.detector().separate_landmarks() || identity.landmarks_frame == stats.frames;
   }
 
   // Quality (and, when needed, landmarks) of the face the detector found for a confirmed track.
   void measure_detected_face(const cv::Mat& frame, int track_id, TrackIdentity& identity) {
     TrackedFace& face = identity.face;
     const auto measure = [&] { face.quality = face_quality(frame, face.detection, options.quality).score; };
-    const FaceDetector& detector = engine.detector();
+    const FaceDetector& detector = pipeline.detector();
     if (!detector.separate_landmarks()) return measure();
     if (has_landmarks(face.detection)) {
       measure();  // with the moved landmarks, which say whether a recognition is due
@@ -354,7 +354,7 @@ struct VideoIdentifier::State {
       run_detector = true;  // the new shot's faces, now
     }
     if (run_detector) {
-      tracker.update(engine.detector().single_pass().detect_boxes(frame));
+      tracker.update(pipeline.detector().single_pass().detect_boxes(frame));
       ++stats.detector_runs;
     } else {
       tracker.predict();
@@ -389,11 +389,11 @@ struct VideoIdentifier::State {
 };
 
 VideoIdentifier::VideoIdentifier(const Engine& engine, const VideoOptions& options)
-    : VideoIdentifier(engine, engine.gallery(), options) {}
+    : VideoIdentifier(engine.pipeline(), engine.gallery(), options) {}
 
-VideoIdentifier::VideoIdentifier(const Engine& models, const Gallery& gallery, const VideoOptions& options) {
+VideoIdentifier::VideoIdentifier(const Pipeline& pipeline, const Gallery& gallery, const VideoOptions& options) {
   check_options(options);
-  state_ = std::make_unique<State>(models, gallery, options);
+  state_ = std::make_unique<State>(pipeline, gallery, options);
 }
 
 VideoIdentifier::~VideoIdentifier() = default;

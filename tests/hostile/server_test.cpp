@@ -77,14 +77,13 @@ class HostileServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!test::models_installed()) return;
-    models_ = test::open_server_models().release();
+    models_ = test::open_server_models();
     // A small photo keeps each request short, so the timing cases measure the server, not the models.
     cv::Mat photo = cv::imread(test::model_dir() + "/samples/sample2.jpg");
     cv::resize(photo, photo_, cv::Size(), 480.0 / photo.cols, 480.0 / photo.cols);
   }
   static void TearDownTestSuite() {
-    delete models_;
-    models_ = nullptr;
+    models_.reset();
   }
   void SetUp() override { FACEID_REQUIRE_MODELS(); }
 
@@ -96,7 +95,7 @@ class HostileServerTest : public ::testing::Test {
     return std::string(bytes.begin(), bytes.end());
   }
 
-  static inline Engine* models_ = nullptr;
+  static inline std::shared_ptr<const Pipeline> models_;
   static inline cv::Mat photo_;
 };
 
