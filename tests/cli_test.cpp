@@ -108,6 +108,26 @@ TEST(Cli, EnrollFromPeopleFolderThenIdentify) {
   EXPECT_EQ(carols, 1) << "the renamed person is found under her new name";
 }
 
+TEST(Cli, EnrollJsonNamesTheErrorCodeOfEverySkippedImage) {
+  FACEID_REQUIRE_MODELS();
+  const std::string dir = test::temp_dir("cli_codes");
+  std::ofstream(dir + "/broken.jpg") << "\xFF\xD8 truncated";
+  ASSERT_TRUE(cv::imwrite(dir + "/blank.jpg", cv::Mat(240, 240, CV_8UC3, cv::Scalar(128, 128, 128))));
+  const auto result = run_cli(dir + "/g.db", "enroll --name ann " + sample(1) + " " + sample(1) + " " + dir +
+                                                 "/blank.jpg " + dir + "/broken.jpg");
+  EXPECT_EQ(result.exit_code, 2) << "an undecodable image";
+  const auto lines = json_lines(result.out);
+  ASSERT_EQ(lines.size(), 4u) << result.out;
+  EXPECT_EQ(lines[0].at("status"), "enrolled");
+  EXPECT_FALSE(lines[0].contains("code")) << lines[0].dump();
+  const std::vector<std::pair<std::string, std::string>> skipped = {
+      {"duplicate", "conflict"}, {"no_face", "no_face"}, {"bad_image", "bad_image"}};
+  for (std::size_t i = 0; i < skipped.size(); ++i) {
+    EXPECT_EQ(lines[i + 1].at("status"), skipped[i].first) << lines[i + 1].dump();
+    EXPECT_EQ(lines[i + 1].at("code"), skipped[i].second) << lines[i + 1].dump();
+  }
+}
+
 TEST(Cli, IdentifyReportsUnreadableImagesWithoutStopping) {
   FACEID_REQUIRE_MODELS();
   const std::string dir = test::temp_dir("cli");
@@ -181,6 +201,7 @@ TEST(Cli, LivenessReportsALiveScoreAndRefusesAPrintedPhoto) {
   const auto refused = json_lines(run_cli(gallery, "enroll --liveness --name s0004 " + print).out);
   ASSERT_EQ(refused.size(), 1u);
   EXPECT_EQ(refused[0].at("status"), "spoof") << refused[0].dump();
+  EXPECT_EQ(refused[0].at("code"), "spoof") << refused[0].dump();
   EXPECT_FALSE(refused[0].at("live").at("is_live").get<bool>());
 
   const auto attack = json_lines(run_cli(gallery, "identify --liveness " + print).out);

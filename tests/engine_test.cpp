@@ -39,6 +39,16 @@ std::vector<std::string> photos_of(const std::string& lfw, const std::string& pe
   return files;
 }
 
+// The status words of enrollment results, as the CLI, REST and Python have always reported them.
+TEST(Engine, EnrollStatusWordsFollowTheOutcomeErrorCode) {
+  const std::vector<std::pair<std::optional<ErrorCode>, std::string>> words = {
+      {std::nullopt, "enrolled"},        {ErrorCode::kConflict, "duplicate"}, {ErrorCode::kNoFace, "no_face"},
+      {ErrorCode::kBadImage, "bad_image"}, {ErrorCode::kSpoof, "spoof"},      {ErrorCode::kCannotJudge, "cannot_judge"}};
+  for (const auto& [code, word] : words) EXPECT_EQ(enroll_status_name(code), word);
+  EXPECT_STREQ(error_code_name(ErrorCode::kSpoof), "spoof");
+  EXPECT_STREQ(error_code_name(ErrorCode::kCannotJudge), "cannot_judge");
+}
+
 TEST(Engine, EnrollsAndRecognisesAFaceFromTheSamplePhotos) {
   FACEID_REQUIRE_MODELS();
   auto engine = Engine::open(config_for(":memory:"));
@@ -53,7 +63,7 @@ TEST(Engine, EnrollsAndRecognisesAFaceFromTheSamplePhotos) {
   cv::imencode(".jpg", group(margin), jpeg);
   const auto outcomes = engine->enroll("sample_person", {{"crop.jpg", jpeg}});
   ASSERT_EQ(outcomes.size(), 1u);
-  ASSERT_EQ(outcomes[0].status, EnrollStatus::kEnrolled) << outcomes[0].message;
+  ASSERT_EQ(outcomes[0].error, std::nullopt) << outcomes[0].message;
   const auto results = engine->identify(group);
   ASSERT_EQ(results.size(), faces.size());
   EXPECT_EQ(results[0].person.value_or("unknown"), "sample_person");
@@ -65,12 +75,12 @@ TEST(Engine, ReEnrollingTheSameFileIsIdempotent) {
   FACEID_REQUIRE_MODELS();
   auto engine = Engine::open(config_for(":memory:"));
   const auto first = engine->enroll("someone", {image_file(sample(2))});
-  ASSERT_EQ(first[0].status, EnrollStatus::kEnrolled);
+  ASSERT_EQ(first[0].error, std::nullopt);
   EXPECT_GT(first[0].faces_found, 1);
   EXPECT_NE(first[0].message.find("largest"), std::string::npos);
   const auto again = engine->enroll("someone", {image_file(sample(2)), image_file(sample(2))});
-  EXPECT_EQ(again[0].status, EnrollStatus::kDuplicate);
-  EXPECT_EQ(again[1].status, EnrollStatus::kDuplicate);
+  EXPECT_EQ(again[0].error, ErrorCode::kConflict);
+  EXPECT_EQ(again[1].error, ErrorCode::kConflict);
   ASSERT_EQ(engine->people().size(), 1u);
   EXPECT_EQ(engine->people()[0].face_count, 1);
 }
@@ -86,9 +96,9 @@ TEST(Engine, ImagesWithoutFacesAreReportedOrRejectedWhenStrict) {
                                            {"garbage.jpg", {garbage.begin(), garbage.end()}},
                                            image_file(sample(3))};
   const auto outcomes = engine->enroll("x", images);
-  EXPECT_EQ(outcomes[0].status, EnrollStatus::kNoFace);
-  EXPECT_EQ(outcomes[1].status, EnrollStatus::kBadImage);
-  EXPECT_EQ(outcomes[2].status, EnrollStatus::kEnrolled);
+  EXPECT_EQ(outcomes[0].error, ErrorCode::kNoFace);
+  EXPECT_EQ(outcomes[1].error, ErrorCode::kBadImage);
+  EXPECT_EQ(outcomes[2].error, std::nullopt);
   EXPECT_TRUE(engine->identify(wall).empty());
   auto strict = Engine::open(config_for(":memory:"));
   try {
@@ -169,7 +179,7 @@ TEST(Engine, HnswGalleryKeepsItsGraphInTheSnapshotFile) {
   const cv::Mat photo = load_image(sample(2));
   {
     auto engine = Engine::open(config);
-    ASSERT_EQ(engine->enroll("sample_two", {image_file(sample(2))})[0].status, EnrollStatus::kEnrolled);
+    ASSERT_EQ(engine->enroll("sample_two", {image_file(sample(2))})[0].error, std::nullopt);
   }  // closing writes the graph
   ASSERT_TRUE(fs::exists(config.index.snapshot_file));
   {

@@ -196,8 +196,8 @@ TEST(Liveness, GreyPhotoCannotBeJudged) {
   const cv::Mat alice = in_grey(load_image(test::sample_photo(3)));
   {
     const auto plain = Engine::open(config);
-    ASSERT_EQ(plain->enroll("alice", {image_file(test::sample_photo(1))})[0].status,
-              EnrollStatus::kEnrolled);
+    ASSERT_EQ(plain->enroll("alice", {image_file(test::sample_photo(1))})[0].error,
+              std::nullopt);
     const auto faces = plain->identify(alice);
     ASSERT_FALSE(faces.empty());
     EXPECT_EQ(faces[0].person.value_or("unknown"), "alice");
@@ -221,7 +221,7 @@ TEST(Liveness, PrintedPhotoOfAnEnrolledUserIsNeverIdentifiedOrEnrolled) {
 
   auto engine = Engine::open(liveness_config());
   const auto enrolled = engine->enroll("subject_0004", {image_file(real)});
-  ASSERT_EQ(enrolled[0].status, EnrollStatus::kEnrolled) << enrolled[0].message;
+  ASSERT_EQ(enrolled[0].error, std::nullopt) << enrolled[0].message;
   ASSERT_TRUE(enrolled[0].liveness);
   EXPECT_TRUE(enrolled[0].liveness->is_live);
   // Every face of a photo is checked, in one call (the model takes one crop per pass).
@@ -244,7 +244,7 @@ TEST(Liveness, PrintedPhotoOfAnEnrolledUserIsNeverIdentifiedOrEnrolled) {
   EXPECT_EQ(with[0].score, without[0].score) << "the match is still scored, only not named";
 
   const auto refused = engine->enroll("subject_0004", {image_file(attack)});
-  EXPECT_EQ(refused[0].status, EnrollStatus::kSpoof) << refused[0].message;
+  EXPECT_EQ(refused[0].error, ErrorCode::kSpoof) << refused[0].message;
   EXPECT_FALSE(refused[0].face_id);
   EXPECT_EQ(engine->people().at(0).face_count, 1);
   EXPECT_EQ(test::error_of([&] { engine->enroll("subject_0004", {image_file(attack)}, true); }),
@@ -296,7 +296,7 @@ TEST(Liveness, VideoTrackIsNamedOnlyAfterItsMeanLiveScorePasses) {
   auto engine = Engine::open(config);
   const std::string real = spoof + "/images/real/nuaa/0004_0004_01_06_03_0.jpg";
   const std::string print = spoof + "/images/spoof/nuaa/0004_0004_01_01_03_0.jpg";
-  ASSERT_EQ(engine->enroll("s0004", {image_file(real)})[0].status, EnrollStatus::kEnrolled);
+  ASSERT_EQ(engine->enroll("s0004", {image_file(real)})[0].error, std::nullopt);
   for (const auto& [path, attack] : {std::pair{print, true}, std::pair{real, false}}) {
     VideoOptions options;
     options.liveness = true;

@@ -21,6 +21,7 @@
 #include "faceid/error.hpp"
 #include "faceid/server.hpp"
 #include "server/http.hpp"
+#include "server/rest_request.hpp"
 #include "server_harness.hpp"
 #include "test_support.hpp"
 
@@ -536,6 +537,38 @@ TEST_F(ServerTest, BadInputGetsTheErrorShapeNeverA500) {
   EXPECT_EQ(c->Get("/health")->status, 200);
 }
 
+TEST_F(ServerTest, EnrollResultsNameTheErrorCodeOfEverySkippedImage) {
+  auto c = server_->client(server_->collection("codes"));
+  const std::string photo = people_[2][0];
+  const std::string wall = jpeg(group_(cv::Rect(0, group_.rows - 60, 60, 60)).clone());
+  const json batch = {image_json(photo), image_json(photo), image_json(wall), image_json("not an image")};
+  const auto added = post_json(*c, "/v1/collections/codes/people", {{"name", "dora"}, {"images", batch}});
+  ASSERT_TRUE(added);
+  ASSERT_EQ(added->status, 201) << added->body;
+  const json results = json::parse(added->body).at("results");
+  ASSERT_EQ(results.size(), 4u) << results.dump();
+  EXPECT_EQ(results[0].at("status"), "enrolled");
+  EXPECT_FALSE(results[0].contains("code")) << results[0].dump();
+  const std::vector<std::pair<std::string, std::string>> skipped = {
+      {"duplicate", "conflict"}, {"no_face", "no_face"}, {"bad_image", "bad_image"}};
+  for (std::size_t i = 0; i < skipped.size(); ++i) {
+    EXPECT_EQ(results[i + 1].at("status"), skipped[i].first) << results[i + 1].dump();
+    EXPECT_EQ(results[i + 1].at("code"), skipped[i].second) << results[i + 1].dump();
+  }
+  // Nothing added: the error is the first image's code, the items are in its details.
+  const auto refused = post_json(*c, "/v1/collections/codes/people/dora/faces", {{"images", {image_json(photo)}}});
+  expect_error(refused, 409, "conflict");
+  const json details = json::parse(refused->body).at("error").at("details");
+  EXPECT_EQ(details.at(0).at("status"), "duplicate") << details.dump();
+  EXPECT_EQ(details.at(0).at("code"), "conflict") << details.dump();
+}
+
+// An enrollment refused by liveness was answered 400 (as bad_image) before it had codes of its own.
+TEST(ServerHttpStatus, LivenessRefusalsKeepTheStatusTheyHad) {
+  EXPECT_EQ(server_detail::http_status(ErrorCode::kSpoof), 400);
+  EXPECT_EQ(server_detail::http_status(ErrorCode::kCannotJudge), 400);
+}
+
 TEST_F(ServerTest, MetricsReportRequestsAndGallerySize) {
   auto c = server_->admin();
   server_->collection("metered");
@@ -667,7 +700,7 @@ TEST_F(ServerTest, CollectionsReopenFromTheirStores) {
   const auto enroll = [&](Collection& c, const std::string& subject, const std::string& photo) {
     const auto outcomes =
         c.add_faces(subject, {{"photo", std::vector<std::uint8_t>(photo.begin(), photo.end())}}, limits, "test");
-    EXPECT_EQ(outcomes.front().status, EnrollStatus::kEnrolled) << outcomes.front().message;
+    EXPECT_EQ(outcomes.front().error, std::nullopt) << outcomes.front().message;
     return outcomes.front().face_id.value_or(0);
   };
   const auto probe = [](const std::string& photo) { return cv::imdecode(std::vector<std::uint8_t>(photo.begin(), photo.end()), cv::IMREAD_COLOR); };
@@ -757,7 +790,7 @@ TEST_F(ServerTest, CollectionsOnOneSqliteFileCatchUpByPolling) {
   const auto& photo = people_[0][0];
   const auto outcomes =
       writer->add_faces("p0", {{"photo", std::vector<std::uint8_t>(photo.begin(), photo.end())}}, limits, "test");
-  ASSERT_EQ(outcomes.front().status, EnrollStatus::kEnrolled);
+  ASSERT_EQ(outcomes.front().error, std::nullopt);
   const auto probe = cv::imdecode(std::vector<std::uint8_t>(people_[0][4].begin(), people_[0][4].end()), cv::IMREAD_COLOR);
   EXPECT_TRUE(within(Collection::kSyncInterval + std::chrono::seconds(2), [&] {
     return reader->recognize(probe, {}).at(0).person.value_or("") == "p0";
@@ -807,7 +840,7 @@ TEST_F(ServerTest, AReplicaReopensACollectionRemovedAndCreatedAgainElsewhere) {
   const std::string& photo = people_[1][0];
   const auto outcomes = b.get(hall)->add_faces("p1", {{"p1.jpg", std::vector<std::uint8_t>(photo.begin(), photo.end())}},
                                                ImageLimits{}, "test");
-  ASSERT_EQ(outcomes.at(0).status, EnrollStatus::kEnrolled) << outcomes.at(0).message;
+  ASSERT_EQ(outcomes.at(0).error, std::nullopt) << outcomes.at(0).message;
   const auto on_a = a.get(hall);
   EXPECT_TRUE(on_a != old_on_a) << "replica A kept the removed collection open";
   EXPECT_EQ(on_a->gallery().face_count(), 1u);
@@ -872,7 +905,7 @@ TEST_F(ServerTest, ReplicaOwnWritesAreNotReplayedIntoItsHnswIndex) {
     const auto outcomes = on.add_faces("p" + std::to_string(person),
                                        {{"photo", std::vector<std::uint8_t>(photo.begin(), photo.end())}}, limits,
                                        "test");
-    ASSERT_EQ(outcomes.front().status, EnrollStatus::kEnrolled) << outcomes.front().message;
+    ASSERT_EQ(outcomes.front().error, std::nullopt) << outcomes.front().message;
   };
   // Enough faces from the other replica that one tombstone stays below the compaction fraction.
   for (int person = 0; person < 2; ++person)

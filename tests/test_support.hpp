@@ -2,6 +2,7 @@
 // Locating the installed models and the optional ../shared datasets from tests.
 #include <filesystem>
 #include <functional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,11 @@ class ScratchPostgres {
 };
 
 }  // namespace faceid::test
+
+namespace faceid {
+// gtest prints an ErrorCode, and an optional one, by its name.
+inline void PrintTo(ErrorCode code, std::ostream* os) { *os << error_code_name(code); }
+}  // namespace faceid
 
 #define FACEID_REQUIRE_MODELS()                                                             \
   do {                                                                                      \

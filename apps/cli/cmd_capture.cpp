@@ -109,7 +109,7 @@ void run_capture(const CaptureCommand& command, const GlobalOptions& globals, Ru
   int enrolled = 0;
   if (command.enroll) {
     for (const auto& outcome : engine->enroll(command.name, images)) {
-      enrolled += outcome.status == EnrollStatus::kEnrolled ? 1 : 0;
+      enrolled += outcome.error ? 0 : 1;
       if (json) print_json_line({{"enroll", enroll_outcome_json(outcome)}});
     }
   }

@@ -42,16 +42,16 @@ Skipped enroll_person(Engine& engine, const std::string& person, const std::vect
   Skipped skipped;
   int enrolled = 0;
   for (const auto& outcome : engine.enroll(person, images, options.strict)) {
-    if (outcome.status == EnrollStatus::kNoFace) ++skipped.no_face;
-    if (outcome.status == EnrollStatus::kBadImage) ++skipped.bad_image;
-    if (outcome.status == EnrollStatus::kSpoof || outcome.status == EnrollStatus::kCannotJudge) ++skipped.not_live;
-    if (outcome.status == EnrollStatus::kEnrolled) ++enrolled;
+    if (outcome.error == ErrorCode::kNoFace) ++skipped.no_face;
+    if (outcome.error == ErrorCode::kBadImage) ++skipped.bad_image;
+    if (outcome.error == ErrorCode::kSpoof || outcome.error == ErrorCode::kCannotJudge) ++skipped.not_live;
+    if (!outcome.error) ++enrolled;
     if (globals.output_format() == OutputFormat::kJson) {
       auto j = enroll_outcome_json(outcome);
       j["person"] = person;
       print_json_line(j);
     } else {
-      table.push_back({person, outcome.source, enroll_status_name(outcome.status),
+      table.push_back({person, outcome.source, enroll_status_name(outcome.error),
                        std::to_string(outcome.faces_found), outcome.message});
     }
   }

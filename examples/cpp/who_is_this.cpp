@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
       const std::string name = arg.substr(0, eq), path = arg.substr(eq + 1);
       const auto bytes = faceid::read_file_bytes(path, faceid::ImageLimits{}.max_file_bytes);
       const auto outcomes = engine->enroll(name, {{path, bytes}}, /*strict=*/true);
-      std::cout << "enrolled " << name << " (" << faceid::enroll_status_name(outcomes.at(0).status) << ")\n";
+      std::cout << "enrolled " << name << " (" << faceid::enroll_status_name(outcomes.at(0).error) << ")\n";
     }
     const cv::Mat photo = faceid::load_image(argv[1]);
     for (const auto& face : engine->identify(photo))

@@ -8,6 +8,8 @@ namespace faceid {
 enum class ErrorCode {
   kBadImage,       // unreadable, truncated, empty or unsupported image data
   kNoFace,         // an image that must contain a face has none
+  kSpoof,          // a presentation attack: the liveness check judged the face not live
+  kCannotJudge,    // liveness could not judge the face (too small, at the border, grey...)
   kNotFound,       // unknown person, face, file or model
   kConflict,       // name already taken, duplicate enrollment
   kCorruptStore,   // gallery file damaged, locked, or from a newer schema

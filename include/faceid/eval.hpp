@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "faceid/engine.hpp"
+#include "faceid/error.hpp"
 
 namespace faceid::eval {
 
@@ -188,15 +189,17 @@ std::string group_of(const std::map<std::string, std::string>& groups, const std
 
 // ---------------------------------------------------------------- running the engine on images
 
-enum class FaceStatus { kOk, kNoFace, kBadImage, kMissing };
-const char* face_status_name(FaceStatus status);  // "ok", "no_face", "bad_image", "missing"
-
-// The embedding of the largest face of one image, or why there is none.
+// The embedding of the largest face of one image, or why there is none: kNoFace, kBadImage,
+// or the code of why the file could not be read (kNotFound when it does not exist).
 struct ImageFace {
-  FaceStatus status = FaceStatus::kOk;
+  std::optional<ErrorCode> error;  // nullopt = embedded
   Embedding embedding;
   std::string message;
 };
+
+// The status word of an image in eval reports: "ok", "no_face", "bad_image", or "missing" (the
+// file could not be read).
+const char* face_status_name(const std::optional<ErrorCode>& error);
 
 struct RunOptions {
   int threads = 0;         // 0 = every core

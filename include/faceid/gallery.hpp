@@ -17,6 +17,7 @@
 
 #include <opencv2/core.hpp>
 
+#include "faceid/error.hpp"
 #include "faceid/index.hpp"
 #include "faceid/score_norm.hpp"
 #include "faceid/store.hpp"
@@ -30,18 +31,21 @@ struct EnrollImage {
   std::vector<std::uint8_t> bytes;
 };
 
-enum class EnrollStatus { kEnrolled, kDuplicate, kNoFace, kBadImage, kSpoof, kCannotJudge };
-const char* enroll_status_name(EnrollStatus status);
-
+// What became of one image: enrolled (no error), or why not: kConflict (a duplicate), kNoFace,
+// kBadImage, kSpoof or kCannotJudge.
 struct EnrollOutcome {
   std::string source;
-  EnrollStatus status = EnrollStatus::kEnrolled;
+  std::optional<ErrorCode> error;      // nullopt = enrolled
   int faces_found = 0;                 // > 1: subject_face() was taken
   std::optional<std::int64_t> face_id;
   std::optional<Detection> detection;
   std::string message;                 // why it was skipped, or the owner of a duplicate
   std::optional<LivenessResult> liveness;  // set when liveness was checked
 };
+
+// The status word front-ends report for an outcome's error: "enrolled", "duplicate", else the
+// code's name ("no_face", "bad_image", "spoof", "cannot_judge").
+const char* enroll_status_name(const std::optional<ErrorCode>& error);
 
 // The faces of an enrollment, ready to store (Pipeline::prepare_enrollment).
 struct EnrollmentBatch {

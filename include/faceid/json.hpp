@@ -37,7 +37,8 @@ nlohmann::json face_json(const FaceResult& face);
 // {"id", "at", "actor", "action", "collection", "person", "new_name", "key_id", "face_ids",
 // "face_count"}: an empty text field is null.
 nlohmann::json audit_entry_json(const AuditEntry& entry);
-// {"source", "status", "faces_found", "face_id"?, "detection"?, "message"?, "live"?}
+// {"source", "status", "code"?, "faces_found", "face_id"?, "detection"?, "message"?, "live"?}:
+// "code" is the error code's name when the image was not enrolled ("conflict" for a duplicate).
 nlohmann::json enroll_outcome_json(const EnrollOutcome& outcome);
 // {"same_person", "score", "threshold", "metric", "norm", "faces_in_a", "faces_in_b", "face_a", "face_b"}
 nlohmann::json verify_json(const VerifyResult& result);

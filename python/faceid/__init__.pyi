@@ -20,6 +20,8 @@ class Error(Exception):
 
 class BadImageError(Error): ...  # code "bad_image"
 class NoFaceError(Error): ...  # "no_face"
+class SpoofError(Error): ...  # "spoof"
+class CannotJudgeError(Error): ...  # "cannot_judge"
 class NotFoundError(Error): ...  # "not_found"
 class ConflictError(Error): ...  # "conflict"
 class CorruptStoreError(Error): ...  # "corrupt_store"
@@ -127,6 +129,9 @@ class EnrollOutcome:
     @property
     def status(self) -> str:
         """'enrolled', 'duplicate', 'no_face', 'bad_image', 'spoof' or 'cannot_judge'."""
+    @property
+    def code(self) -> Optional[str]:
+        """None when enrolled, else the name of the Error code why not ('conflict' for a duplicate)."""
     @property
     def faces_found(self) -> int: ...
     @property

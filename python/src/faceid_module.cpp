@@ -32,6 +32,8 @@ const char* exception_name(ErrorCode code) {
   switch (code) {  // -Wswitch flags a code added to error.hpp but not here
     case ErrorCode::kBadImage: return "BadImageError";
     case ErrorCode::kNoFace: return "NoFaceError";
+    case ErrorCode::kSpoof: return "SpoofError";
+    case ErrorCode::kCannotJudge: return "CannotJudgeError";
     case ErrorCode::kNotFound: return "NotFoundError";
     case ErrorCode::kConflict: return "ConflictError";
     case ErrorCode::kCorruptStore: return "CorruptStoreError";
@@ -273,8 +275,15 @@ void bind_values(py::module_& m) {
 
   py::class_<EnrollOutcome>(m, "EnrollOutcome", "What happened to one image given to enroll().")
       .def_readonly("source", &EnrollOutcome::source, "The path, or bytes[i] / array[i].")
-      .def_property_readonly("status", [](const EnrollOutcome& o) { return enroll_status_name(o.status); },
+      .def_property_readonly("status", [](const EnrollOutcome& o) { return enroll_status_name(o.error); },
                              "'enrolled', 'duplicate', 'no_face', 'bad_image', 'spoof' or 'cannot_judge'.")
+      .def_property_readonly(
+          "code",
+          [](const EnrollOutcome& o) -> std::optional<std::string> {
+            if (!o.error) return std::nullopt;
+            return error_code_name(*o.error);
+          },
+          "None when enrolled, else the name of the Error code why not ('conflict' for a duplicate).")
       .def_readonly("liveness", &EnrollOutcome::liveness, "Liveness when checked, else None.")
       .def_readonly("faces_found", &EnrollOutcome::faces_found, "More than 1: the largest confident face was taken.")
       .def_readonly("face_id", &EnrollOutcome::face_id)
@@ -282,7 +291,7 @@ void bind_values(py::module_& m) {
       .def_readonly("message", &EnrollOutcome::message, "Why it was skipped, or the owner of a duplicate.")
       .def("__repr__", [](const EnrollOutcome& o) {
         return py::str("EnrollOutcome(source={!r}, status={!r})")
-            .format(o.source, enroll_status_name(o.status))
+            .format(o.source, enroll_status_name(o.error))
             .cast<std::string>();
       });
 

@@ -6,6 +6,8 @@ const char* error_code_name(ErrorCode code) {
   switch (code) {
     case ErrorCode::kBadImage: return "bad_image";
     case ErrorCode::kNoFace: return "no_face";
+    case ErrorCode::kSpoof: return "spoof";
+    case ErrorCode::kCannotJudge: return "cannot_judge";
     case ErrorCode::kNotFound: return "not_found";
     case ErrorCode::kConflict: return "conflict";
     case ErrorCode::kCorruptStore: return "corrupt_store";

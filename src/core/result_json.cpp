@@ -1,5 +1,6 @@
 #include "faceid/json.hpp"
 
+#include "faceid/error.hpp"
 #include "faceid/json_numbers.hpp"
 #include "faceid/liveness.hpp"
 #include "faceid/metric.hpp"
@@ -77,7 +78,8 @@ json audit_entry_json(const AuditEntry& entry) {
 }
 
 json enroll_outcome_json(const EnrollOutcome& o) {
-  json out = {{"source", o.source}, {"status", enroll_status_name(o.status)}, {"faces_found", o.faces_found}};
+  json out = {{"source", o.source}, {"status", enroll_status_name(o.error)}, {"faces_found", o.faces_found}};
+  if (o.error) out["code"] = error_code_name(*o.error);
   if (o.face_id) out["face_id"] = *o.face_id;
   if (o.detection) out["detection"] = detection_json(*o.detection);
   if (!o.message.empty()) out["message"] = o.message;

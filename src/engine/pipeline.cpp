@@ -248,7 +248,7 @@ bool admit_live(const Pipeline& pipeline, const cv::Mat& bgr, const Detection& f
   outcome.liveness = live;
   const auto refusal = liveness_refusal(live);
   if (!refusal) return true;
-  outcome.status = live.judged() ? EnrollStatus::kSpoof : EnrollStatus::kCannotJudge;
+  outcome.error = live.judged() ? ErrorCode::kSpoof : ErrorCode::kCannotJudge;
   outcome.message = *refusal;
   return false;
 }
@@ -268,7 +268,7 @@ EnrollmentBatch Pipeline::prepare_enrollment(
     const std::string sha = sha256_hex(image.bytes.data(), image.bytes.size());
     const auto owner = enrolled_as ? enrolled_as(sha) : std::nullopt;
     if (owner || !hashes_in_batch.insert(sha).second) {
-      outcome.status = EnrollStatus::kDuplicate;
+      outcome.error = ErrorCode::kConflict;
       outcome.message = owner ? "already enrolled as " + *owner : "the same image appears twice in this enrollment";
       if (owner && *owner != person && strict)
         throw Error(ErrorCode::kConflict, image.source + " is already enrolled as " + *owner);
@@ -300,7 +300,7 @@ EnrollmentBatch Pipeline::prepare_enrollment(
       batch.records.push_back(std::move(record));
     } catch (const Error& e) {
       if (strict) throw Error(e.code(), image.source + ": " + e.what());
-      outcome.status = e.code() == ErrorCode::kNoFace ? EnrollStatus::kNoFace : EnrollStatus::kBadImage;
+      outcome.error = e.code() == ErrorCode::kNoFace ? ErrorCode::kNoFace : ErrorCode::kBadImage;
       outcome.message = e.what();
     }
     batch.outcomes.push_back(outcome);

@@ -13,7 +13,7 @@ std::vector<Embedding> usable_embeddings(const std::vector<std::string>& paths,
   std::vector<Embedding> out;
   for (const auto& path : paths) {
     const auto it = faces.find(path);
-    if (it != faces.end() && it->second.status == FaceStatus::kOk) out.push_back(it->second.embedding);
+    if (it != faces.end() && !it->second.error) out.push_back(it->second.embedding);
   }
   return out;
 }
@@ -42,7 +42,7 @@ std::vector<ScoredPair> score_pairs(const std::vector<PairEntry>& pairs, const s
     ScoredPair s;
     s.genuine = pair.genuine;
     s.fold = pair.fold;
-    s.failed = a.status != FaceStatus::kOk || b.status != FaceStatus::kOk;
+    s.failed = a.error || b.error;
     if (!s.failed) {
       s.score = compare(a.embedding, b.embedding, metric);
       if (normalise)

@@ -37,9 +37,9 @@ CacheKeys cache_keys(const Engine& engine, const std::string& content_sha256) {
   return keys;
 }
 
-ImageFace failure(FaceStatus status, const std::string& message) {
+ImageFace failure(ErrorCode error, const std::string& message) {
   ImageFace face;
-  face.status = status;
+  face.error = error;
   face.message = message;
   return face;
 }
@@ -50,12 +50,12 @@ ImageFace embed_one(const Engine& engine, const std::string& path, EmbeddingCach
   try {
     bytes = read_file_bytes(path, limits.max_file_bytes);
   } catch (const Error& e) {
-    return failure(e.code() == ErrorCode::kBadImage ? FaceStatus::kBadImage : FaceStatus::kMissing, e.what());
+    return failure(e.code(), e.what());
   }
   const CacheKeys keys = cache_keys(engine, sha256_hex(bytes.data(), bytes.size()));
   if (cache) {
     if (const auto cached = cache->embedding(keys.embedding)) {
-      if (!*cached) return failure(FaceStatus::kNoFace, path + ": no face found");
+      if (!*cached) return failure(ErrorCode::kNoFace, path + ": no face found");
       ImageFace face;
       face.embedding = **cached;
       return face;
@@ -65,7 +65,7 @@ ImageFace embed_one(const Engine& engine, const std::string& path, EmbeddingCach
   try {
     image = decode_image(bytes, limits);
   } catch (const Error& e) {
-    return failure(FaceStatus::kBadImage, path + ": " + e.what());
+    return failure(ErrorCode::kBadImage, path + ": " + e.what());
   }
   limit_pixels(image, limits.max_working_pixels);
   try {
@@ -80,7 +80,7 @@ ImageFace embed_one(const Engine& engine, const std::string& path, EmbeddingCach
     }
     if (!largest) {
       if (cache) cache->put_embedding(keys.embedding, std::nullopt);
-      return failure(FaceStatus::kNoFace, path + ": no face found");
+      return failure(ErrorCode::kNoFace, path + ": no face found");
     }
     ImageFace face;
     face.embedding = engine.embed(image, {*largest}).front();
@@ -88,22 +88,17 @@ ImageFace embed_one(const Engine& engine, const std::string& path, EmbeddingCach
     return face;
   } catch (const Error& e) {
     // Problems of this image only; anything else (a model that fails) stops the run.
-    if (e.code() == ErrorCode::kBadImage) return failure(FaceStatus::kBadImage, path + ": " + e.what());
-    if (e.code() == ErrorCode::kNoFace) return failure(FaceStatus::kNoFace, path + ": " + e.what());
+    if (e.code() == ErrorCode::kBadImage || e.code() == ErrorCode::kNoFace) return failure(e.code(), path + ": " + e.what());
     throw;
   }
 }
 
 }  // namespace
 
-const char* face_status_name(FaceStatus status) {
-  switch (status) {
-    case FaceStatus::kOk: return "ok";
-    case FaceStatus::kNoFace: return "no_face";
-    case FaceStatus::kBadImage: return "bad_image";
-    case FaceStatus::kMissing: return "missing";
-  }
-  return "unknown";
+const char* face_status_name(const std::optional<ErrorCode>& error) {
+  if (!error) return "ok";
+  if (*error == ErrorCode::kNoFace || *error == ErrorCode::kBadImage) return error_code_name(*error);
+  return "missing";
 }
 
 std::string default_cache_path(const std::string& model_dir) {

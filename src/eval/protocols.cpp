@@ -115,7 +115,7 @@ FacesByPath embed_all(const Engine& engine, const std::vector<std::string>& path
   run.label = label;
   const auto faces = embed_images(engine, unique, run);
   const bool all_missing = std::all_of(faces.begin(), faces.end(),
-                                       [](const ImageFace& face) { return face.status == FaceStatus::kMissing; });
+                                       [](const ImageFace& face) { return face.error == ErrorCode::kNotFound; });
   if (!unique.empty() && all_missing)
     throw Error(ErrorCode::kNotFound, "none of the " + std::to_string(unique.size()) + " images exists (e.g. " +
                                           unique.front() + "): pass the dataset folder as the root (--root)");
@@ -140,7 +140,7 @@ void for_each_setting(const ProtocolOptions& options, const std::vector<std::str
     }
     const auto faces = embed_all(*engine, paths, options, setting.label());
     for (const auto& [path, face] : faces)
-      if (face.status != FaceStatus::kOk) failures.push_back({path, face_status_name(face.status), setting.label()});
+      if (face.error) failures.push_back({path, face_status_name(face.error), setting.label()});
     use(setting, faces);
   }
 }
@@ -301,7 +301,7 @@ std::vector<SearchResult> search_all(const PersonIndex& index, const GalleryNorm
     SearchResult result;
     result.mated = probe.known;
     const ImageFace& face = faces.at(probe.path);
-    if (face.status != FaceStatus::kOk) {
+    if (face.error) {
       result.failed = true;
     } else {
       const auto ranked = rank_normalized(index, normalizer, face.embedding, match, 5);
@@ -326,7 +326,7 @@ std::vector<FaceRecord> enroll_gallery(const IdentificationSet& set, const Faces
     if (size > 0 && count >= size) continue;
     ++count;
     const ImageFace& face = faces.at(path);
-    if (face.status != FaceStatus::kOk) continue;
+    if (face.error) continue;
     FaceRecord record;
     record.id = static_cast<std::int64_t>(enrolled.size()) + 1;
     record.person = identity;
@@ -407,7 +407,7 @@ IdentificationReport run_identification(const IdentificationRequest& request) {
   for_each_setting(request, paths, report.failures, report.notes, [&](const EmbedSetting& setting, const FacesByPath& faces) {
     int dim = 1;
     for (const auto& [path, face] : faces)
-      if (face.status == FaceStatus::kOk) dim = static_cast<int>(face.embedding.unit.size());
+      if (!face.error) dim = static_cast<int>(face.embedding.unit.size());
     const auto extra_cohort = usable_embeddings(set.cohort, faces);
     for (int size : request.gallery_sizes) {
       PersonIndex index(dim);

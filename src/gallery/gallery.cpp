@@ -18,16 +18,9 @@
 
 namespace faceid {
 
-const char* enroll_status_name(EnrollStatus status) {
-  switch (status) {
-    case EnrollStatus::kEnrolled: return "enrolled";
-    case EnrollStatus::kDuplicate: return "duplicate";
-    case EnrollStatus::kNoFace: return "no_face";
-    case EnrollStatus::kBadImage: return "bad_image";
-    case EnrollStatus::kSpoof: return "spoof";
-    case EnrollStatus::kCannotJudge: return "cannot_judge";
-  }
-  return "unknown";
+const char* enroll_status_name(const std::optional<ErrorCode>& error) {
+  if (!error) return "enrolled";
+  return *error == ErrorCode::kConflict ? "duplicate" : error_code_name(*error);
 }
 
 namespace {
@@ -379,7 +372,7 @@ std::vector<EnrollOutcome> Gallery::add(const std::string& person, EnrollmentBat
   for (std::size_t i = 0; i < batch.records.size(); ++i) {
     EnrollOutcome& outcome = outcomes[batch.outcome_of_record[i]];
     if (const auto owner = impl.store->find_content(batch.records[i].content_sha256)) {
-      outcome.status = EnrollStatus::kDuplicate;
+      outcome.error = ErrorCode::kConflict;
       outcome.message = "already enrolled as " + *owner;
       continue;
     }

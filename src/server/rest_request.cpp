@@ -16,6 +16,9 @@ int http_status(ErrorCode code) {
     case ErrorCode::kBadImage: return 400;
     case ErrorCode::kBadRequest: return 400;
     case ErrorCode::kNoFace: return 422;
+    // An enrollment refused by liveness was answered as bad_image before these codes existed.
+    case ErrorCode::kSpoof: return 400;
+    case ErrorCode::kCannotJudge: return 400;
     case ErrorCode::kNotFound: return 404;
     case ErrorCode::kConflict: return 409;
     case ErrorCode::kModelMismatch: return 409;

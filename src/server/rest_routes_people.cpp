@@ -27,16 +27,13 @@ Reply enrolled_reply(const std::string& person, const std::vector<EnrollOutcome>
   int enrolled = 0;
   for (const auto& o : outcomes) {
     results.push_back(server_detail::rest_enroll_outcome_json(o));
-    enrolled += o.status == EnrollStatus::kEnrolled ? 1 : 0;
+    enrolled += o.error ? 0 : 1;
   }
   if (enrolled > 0) return Reply{with_person(person, {{"added", enrolled}, {"results", results}}), 201};
   const EnrollOutcome& first = outcomes.front();
-  switch (first.status) {
-    case EnrollStatus::kDuplicate: throw ApiError{ErrorCode::kConflict, "nothing added: " + first.message, results};
-    case EnrollStatus::kNoFace:
-      throw ApiError{ErrorCode::kNoFace, "nothing added: " + first.source + ": " + first.message, results};
-    default: throw ApiError{ErrorCode::kBadImage, "nothing added: " + first.source + ": " + first.message, results};
-  }
+  // A duplicate's message names its owner; the others say what is wrong with the image.
+  const std::string what = *first.error == ErrorCode::kConflict ? first.message : first.source + ": " + first.message;
+  throw ApiError{*first.error, "nothing added: " + what, results};
 }
 
 // Face ids from {"ids": [1, 2]} or ?ids=1,2.

@@ -27,7 +27,7 @@ std::vector<std::int64_t> add_new_faces(GalleryStore& store, const std::string& 
       std::vector<std::size_t> still_new;
       for (const std::size_t i : pending) {
         if (const auto owner = store.find_content(faces[i].content_sha256)) {
-          outcomes[outcome_of_face[i]].status = EnrollStatus::kDuplicate;
+          outcomes[outcome_of_face[i]].error = ErrorCode::kConflict;
           outcomes[outcome_of_face[i]].message = "already enrolled as " + *owner;
         } else {
           still_new.push_back(i);

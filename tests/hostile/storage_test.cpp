@@ -145,7 +145,7 @@ TEST(HostileStorage, DuplicateFoundAtCommitTimeIsAlreadyEnrolled) {
   std::vector<EnrollOutcome> outcomes(2);
   const auto ids = add_new_faces(*writer, "alice", {synthetic_face("a"), synthetic_face("b")}, outcomes, {0, 1});
   EXPECT_EQ(ids[0], 0);
-  EXPECT_EQ(outcomes[0].status, EnrollStatus::kDuplicate);
+  EXPECT_EQ(outcomes[0].error, ErrorCode::kConflict);
   EXPECT_NE(outcomes[0].message.find("already enrolled as alice"), std::string::npos);
   EXPECT_GT(ids[1], 0);
   EXPECT_EQ(outcomes[1].face_id, ids[1]);

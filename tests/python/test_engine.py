@@ -77,6 +77,7 @@ def test_enroll_reports_every_image_and_is_idempotent(engine, sample_held_out):
     with open(photos[0], "rb") as f:
         again = engine.enroll("alice", [photos[1], f.read(), b"not an image"])
     assert [o.status for o in again] == ["duplicate", "duplicate", "bad_image"]
+    assert [o.code for o in first + again] == [None] * 3 + ["conflict", "conflict", "bad_image"]
     assert again[0].message == "already enrolled as alice"
     assert [(p.person, p.face_count) for p in engine.people()] == [("alice", 3)]
 
@@ -151,7 +152,7 @@ def test_errors_carry_typed_codes(engine, tmp_path):
     with pytest.raises(faceid.ModelInvalidError):
         faceid.Engine(gallery=":memory:", model_dir=str(tmp_path), embedder_file=str(tmp_path / "none.onnx"))
     codes = {cls.code for cls in vars(faceid).values() if isinstance(cls, type) and issubclass(cls, faceid.Error)}
-    assert codes == {None, "bad_image", "no_face", "not_found", "conflict", "corrupt_store", "model_mismatch",
+    assert codes == {None, "bad_image", "no_face", "spoof", "cannot_judge", "not_found", "conflict", "corrupt_store", "model_mismatch",
                      "model_invalid", "bad_request", "io_error", "unavailable", "unauthorized", "forbidden",
                      "too_large", "overloaded", "request_timeout", "internal"}
 

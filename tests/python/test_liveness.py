@@ -44,6 +44,7 @@ def test_grey_image_cannot_be_judged(tmp_path):
     assert "grayscale" in face.liveness.reason
     refused = engine.enroll("alice", [grey])
     assert refused[0].status == "cannot_judge"
+    assert refused[0].code == "cannot_judge"
 
 
 def test_video_track_of_a_print_becomes_an_attack(spoof_dev):
