@@ -683,9 +683,9 @@ TEST_F(ServerTest, CollectionsAndAnEngineShareOnePipeline) {
     EXPECT_EQ(collection->gallery().options().threshold, engine->threshold());
   }
   const auto bytes = [](const std::string& photo) { return std::vector<std::uint8_t>(photo.begin(), photo.end()); };
-  ASSERT_EQ(lobby->add_faces("p0", {{"photo", bytes(people_[0][0])}}, ImageLimits{}, "test").front().status,
-            EnrollStatus::kEnrolled);
-  ASSERT_EQ(engine->enroll("p1", {{"photo", bytes(people_[1][0])}}).front().status, EnrollStatus::kEnrolled);
+  ASSERT_EQ(lobby->add_faces("p0", {{"photo", bytes(people_[0][0])}}, ImageLimits{}, "test").front().error,
+            std::nullopt);
+  ASSERT_EQ(engine->enroll("p1", {{"photo", bytes(people_[1][0])}}).front().error, std::nullopt);
   const auto probe = [&](int person) { return cv::imdecode(bytes(people_[person][4]), cv::IMREAD_COLOR); };
   EXPECT_EQ(lobby->recognize(probe(0), {}).at(0).person.value_or(""), "p0");
   EXPECT_EQ(engine->identify(probe(1)).at(0).person.value_or(""), "p1");
