@@ -51,12 +51,14 @@ nlohmann::json person_json(const TrackedFace& face) {
   switch (face.state) {
     case IdentityState::kIdentified: return face.person;
     case IdentityState::kUnknown: return "unknown";
-    case IdentityState::kPending: break;
+    case IdentityState::kPending:
+    case IdentityState::kAttack: break;  // no identity (yet, or ever)
   }
   return nullptr;
 }
 
 std::string person_text(const TrackedFace& face) {
+  if (face.state == IdentityState::kAttack) return "(attack)";
   const auto person = person_json(face);
   return person.is_null() ? "(pending)" : person.get<std::string>();
 }
@@ -92,6 +94,7 @@ cv::Scalar colour_of(IdentityState state) {
   switch (state) {
     case IdentityState::kIdentified: return {60, 200, 60};
     case IdentityState::kUnknown: return {60, 60, 230};
+    case IdentityState::kAttack: return {200, 40, 200};
     case IdentityState::kPending: break;
   }
   return {0, 200, 230};

@@ -7,7 +7,6 @@
 //
 //   auto engine = faceid::Engine::open(config);
 //   for (const auto& face : engine->identify(frame)) use(face.person.value_or("unknown"));
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,11 +39,6 @@ class Engine {
   // Liveness of each face, by the configured liveness model (loaded on first use). Thread-safe.
   std::vector<LivenessResult> check_liveness(const cv::Mat& bgr, const std::vector<Detection>& faces) const;
   float liveness_threshold() const;  // of the liveness model (loaded on first use)
-  // Pipeline::prepare_enrollment.
-  EnrollmentBatch prepare_enrollment(
-      const std::string& person, const std::vector<EnrollImage>& images, const ImageLimits& limits,
-      bool with_liveness, bool strict,
-      const std::function<std::optional<std::string>(const std::string&)>& enrolled_as = {}) const;
   // Matches given embeddings (from embed()) against the gallery.
   FaceResult match(const Embedding& embedding, int candidates) const;
   // This engine's models, shared with whoever else holds them.
@@ -84,9 +78,8 @@ class Engine {
   // Recomputes every embedding with this engine's embedder from the stored crops.
   ReindexReport reindex();
 
-  float threshold() const;  // the 1:N open-set threshold for raw scores (verify() reports its own)
-  // The 1:N threshold for normalised scores; absent when the manifest has none for this
-  // embedder, metric and normalisation (then scores stay raw).
+  // The pipeline's decision settings (Pipeline::threshold() and the rest), forwarded.
+  float threshold() const;
   std::optional<float> normalized_threshold() const;
   Metric metric() const;
   const std::string& embedder_model_id() const;

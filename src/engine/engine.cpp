@@ -92,18 +92,12 @@ VerifyResult Engine::verify(const cv::Mat& a, const cv::Mat& b, bool with_livene
   return impl_->pipeline->verify(a, b, *impl_->gallery, with_liveness, filter);
 }
 
-EnrollmentBatch Engine::prepare_enrollment(
-    const std::string& person, const std::vector<EnrollImage>& images, const ImageLimits& limits, bool with_liveness,
-    bool strict, const std::function<std::optional<std::string>(const std::string&)>& enrolled_as) const {
-  return impl_->pipeline->prepare_enrollment(person, images, limits, with_liveness, strict, enrolled_as);
-}
-
 std::vector<EnrollOutcome> Engine::enroll(const std::string& person, const std::vector<EnrollImage>& images,
                                           bool strict) {
   Gallery& gallery = *impl_->gallery;
-  EnrollmentBatch batch =
-      prepare_enrollment(person, images, config().limits, config().liveness.enabled, strict,
-                         [&gallery](const std::string& sha) { return gallery.enrolled_as(sha); });
+  EnrollmentBatch batch = impl_->pipeline->prepare_enrollment(
+      person, images, config().limits, config().liveness.enabled, strict,
+      [&gallery](const std::string& sha) { return gallery.enrolled_as(sha); });
   return gallery.add(person, std::move(batch), impl_->audit_actor());
 }
 
