@@ -17,7 +17,7 @@ namespace {
 
 // Part of every cache key: bump it whenever detection, landmark or alignment code changes
 // what it produces, so a cache written by older code is never read as current.
-constexpr const char* kPipelineRevision = "r4";
+constexpr const char* kPipelineRevision = "r5";
 
 struct CacheKeys {
   std::string detection, embedding;
